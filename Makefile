@@ -1,0 +1,36 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.minsheng-installed
+# Each run gets its own Prefect home so that parallel processes never share ~/.prefect.
+export PREFECT_HOME ?= $(CURDIR)/data/.prefect
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install demo test bench clean
+
+install: $(STAMP)
+
+# CPU torch first (pinned, on disk here): a bare `torch` requirement would pull a CUDA build.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check torch==2.13.0 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]' 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -c "import torch, apache_beam, prefect, duckdb, jieba, sentence_transformers, sklearn"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	MINSHENG_ENV=$${MINSHENG_ENV:-demo} $(BIN)/minsheng demo
+
+test: $(STAMP)
+	MINSHENG_ENV=test $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Benchmarks run on demand only; each prints its figures as ratios against a baseline.
+bench: $(STAMP)
+	for b in tests/benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf data reports

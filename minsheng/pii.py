@@ -1,0 +1,123 @@
+"""Masking of personal data in free text.
+
+Residents write phone numbers, ID numbers and addresses into their messages. Every text is
+masked before it reaches an analytical table, a report or a log; the placeholders keep the
+sentence readable for the classifier (``我电话[手机号]``). :func:`mask` returns only the kinds
+and counts of what it found, never the values, so callers can log the result.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+def id_check_digit(first17: str) -> str:
+    """GB 11643 check character of the first 17 digits of a resident ID number."""
+    total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True))
+    return _ID_CHECK[total % 11]
+
+
+def is_valid_id_number(value: str) -> bool:
+    value = value.upper()
+    return (
+        len(value) == 18
+        and value[:17].isdigit()
+        and value[0] != "0"
+        and id_check_digit(value[:17]) == value[17]
+    )
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+# Digit runs are matched whole (no digit on either side) so that a mobile number is never
+# found inside an ID number or a bank card.
+_DIGITS = re.compile(r"(?<![0-9A-Za-z])(?:\+?86[- ]?)?\d[\d -]{5,22}\d[Xx]?(?![0-9A-Za-z])")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_ADDRESS = re.compile(
+    r"(?:[\u4e00-\u9fff]{1,8}(?:路|街|巷|大道|大街)\d+号(?:附\d+号)?)?"
+    r"(?:\d+(?:栋|幢|号楼))?(?:\d+单元)(?:\d+(?:楼|层))?(?:\d+(?:室|号)?)?"
+    r"|[\u4e00-\u9fff]{1,8}(?:路|街|巷|大道|大街)\d+号(?:附\d+号)?(?:\d+(?:栋|幢|号楼))?"
+    r"(?:\d+(?:室|号))?"
+)
+
+PLACEHOLDERS = {
+    "mobile": "[手机号]",
+    "landline": "[电话]",
+    "id_number": "[身份证号]",
+    "bank_card": "[银行卡号]",
+    "email": "[邮箱]",
+    "address": "[地址]",
+}
+
+
+@dataclass(frozen=True)
+class MaskResult:
+    text: str
+    found: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def had_pii(self) -> bool:
+        return bool(self.found)
+
+
+def _classify_digits(raw: str) -> str | None:
+    digits = re.sub(r"[^\dXx]", "", raw)
+    if digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    if len(digits) == 18 and is_valid_id_number(digits):
+        return "id_number"
+    if len(digits) == 11 and digits[0] == "1" and digits[1] in "3456789":
+        return "mobile"
+    if digits.startswith("0") and 10 <= len(digits) <= 12:
+        return "landline"
+    if len(digits) in (7, 8) and raw.strip()[0] in "2345678":
+        return "landline"  # local number without area code
+    if 15 <= len(digits) <= 19 and digits.isdigit() and luhn_ok(digits):
+        return "bank_card"
+    if len(digits) == 18:
+        return "id_number"  # check digit off: still an ID-shaped number, mask it anyway
+    return None
+
+
+def mask(text: str) -> MaskResult:
+    """Replace personal data in ``text`` with placeholders; idempotent."""
+    found: Counter[str] = Counter()
+
+    def digits(m: re.Match[str]) -> str:
+        kind = _classify_digits(m.group(0))
+        if kind is None:
+            return m.group(0)
+        found[kind] += 1
+        return PLACEHOLDERS[kind]
+
+    def email(m: re.Match[str]) -> str:
+        found["email"] += 1
+        return PLACEHOLDERS["email"]
+
+    def address(m: re.Match[str]) -> str:
+        if not m.group(0):
+            return m.group(0)
+        found["address"] += 1
+        return PLACEHOLDERS["address"]
+
+    out = _EMAIL.sub(email, text)
+    out = _ADDRESS.sub(address, out)
+    out = _DIGITS.sub(digits, out)
+    return MaskResult(out, found)
+
+
+def mask_text(text: str) -> str:
+    return mask(text).text

@@ -1,0 +1,137 @@
+"""One settings loader over ``configs/``.
+
+``configs/base.yaml`` holds the defaults; the environment named by ``MINSHENG_ENV`` (``demo``,
+``test``, ...) overlays ``configs/<env>.yaml``; ``MINSHENG_*`` environment variables win over
+both (nested keys with ``__``, e.g. ``MINSHENG_EMBEDDER__KIND``). Nothing is read at import
+time: call :func:`load_settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from minsheng.domain import ChannelMappings, District, Taxonomy
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_DIR = PROJECT_ROOT / "configs"
+
+
+class DemoSettings(BaseModel):
+    weeks: int = 8
+    seed: int = 20261125
+    start_week: str = "2026-W40"
+
+
+class EmbedderSettings(BaseModel):
+    kind: Literal["project", "pretrained"] = "project"
+    path: str | None = None
+    dim: int = 128
+
+
+class ClassifierSettings(BaseModel):
+    unknown_threshold: float = 0.35
+    train_size: int = 6000
+    seed: int = 7
+
+
+class PipelineSettings(BaseModel):
+    runner: str = "FnApiRunner"
+    batch_size: int = 256
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+class Settings(BaseSettings):
+    """Resolved settings of one run. Relative paths are relative to the working directory."""
+
+    model_config = SettingsConfigDict(env_prefix="MINSHENG_", env_nested_delimiter="__")
+
+    env: str = "base"
+    config_dir: Path = DEFAULT_CONFIG_DIR
+    data_dir: Path = Path("data")
+    db: Path = Path("data/minsheng.duckdb")
+    report_dir: Path = Path("reports")
+    model_dir: Path = Path("data/models")
+    staging_dir: Path = Path("data/staging")
+    demo: DemoSettings = Field(default_factory=DemoSettings)
+    embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
+    classifier: ClassifierSettings = Field(default_factory=ClassifierSettings)
+    pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # init (explicit arguments) > MINSHENG_* env vars > yaml files
+        return (init_settings, env_settings, _YamlSource(settings_cls))
+
+    @cached_property
+    def district(self) -> District:
+        return District.model_validate(_read_yaml(self.config_dir / "district.yaml"))
+
+    @cached_property
+    def taxonomy(self) -> Taxonomy:
+        return Taxonomy.model_validate(_read_yaml(self.config_dir / "taxonomy.yaml"))
+
+    @cached_property
+    def channels(self) -> ChannelMappings:
+        return ChannelMappings.model_validate(_read_yaml(self.config_dir / "channels.yaml"))
+
+    @property
+    def userdict(self) -> Path:
+        return self.config_dir / "jieba" / "userdict.txt"
+
+    @property
+    def stopwords(self) -> Path:
+        return self.config_dir / "jieba" / "stopwords.txt"
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    """base.yaml overlaid with <MINSHENG_ENV>.yaml from the config directory."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        config_dir = Path(os.environ.get("MINSHENG_CONFIG_DIR", DEFAULT_CONFIG_DIR))
+        env = os.environ.get("MINSHENG_ENV", "base")
+        data = _read_yaml(config_dir / "base.yaml")
+        if env != "base":
+            overlay = config_dir / f"{env}.yaml"
+            if not overlay.exists():
+                raise FileNotFoundError(f"MINSHENG_ENV={env!r} but {overlay} does not exist")
+            data = _deep_merge(data, _read_yaml(overlay))
+        data.setdefault("env", env)
+        data.setdefault("config_dir", str(config_dir))
+        return data
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Load settings; keyword arguments (e.g. ``db=Path(...)``) win over files and env."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,293 @@
+"""Composite transforms, one per business step of the text stage.
+
+Elements are plain dicts (one feedback row, later one demand item). Every DoFn sends an
+element it cannot handle to the ``dead`` output as a dead letter, counted with a Beam
+metric, and the rest go on. Models are loaded once per DoFn instance in ``setup()``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import apache_beam as beam
+from apache_beam import pvalue
+from apache_beam.metrics import Metrics
+
+from minsheng.pii import mask
+
+DEAD = "dead"
+NAMESPACE = "minsheng"
+REQUIRED = ("feedback_id", "channel", "received_at", "week", "community", "text", "content_hash")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Where a worker finds the text models: plain paths, so it ships to any runner."""
+
+    model_dir: str
+    userdict: str
+    stopwords: str
+    embedder_kind: str = "project"
+    embedder_path: str | None = None
+    other_label: str = "other"
+
+    @property
+    def model_version(self) -> str:
+        card = Path(self.model_dir) / "card.json"
+        return json.loads(card.read_text(encoding="utf-8")).get("version", "unknown")
+
+
+def dead_letter(stage: str, element: Any, reason: str, message: str) -> dict[str, Any]:
+    payload = element if isinstance(element, dict) else {"value": element}
+    return {
+        "stage": stage,
+        "feedback_id": str(payload.get("feedback_id", "")),
+        "source_file": str(payload.get("source_file", "")),
+        "source_pos": str(payload.get("source_pos", "")),
+        "channel": str(payload.get("channel", "pipeline")),
+        "reason": reason,
+        "message": message[:500],
+        "payload": mask(json.dumps(payload, ensure_ascii=False, default=str)[:2000]).text,
+    }
+
+
+class _DeadLetterDoFn(beam.DoFn):
+    stage = "stage"
+
+    def __init__(self) -> None:
+        self.ok = Metrics.counter(NAMESPACE, f"{self.stage}_ok")
+        self.failed = Metrics.counter(NAMESPACE, f"{self.stage}_dead_letters")
+
+    def dead(self, element: Any, reason: str, message: str) -> pvalue.TaggedOutput:
+        self.failed.inc()
+        return pvalue.TaggedOutput(DEAD, dead_letter(self.stage, element, reason, message))
+
+
+class _ParseFn(_DeadLetterDoFn):
+    stage = "parse"
+
+    def process(self, row: dict[str, Any]) -> Iterator[Any]:
+        missing = [k for k in REQUIRED if row.get(k) in (None, "")]
+        if missing:
+            yield self.dead(row, "missing_field", f"missing {', '.join(missing)}")
+            return
+        received = row["received_at"]
+        if isinstance(received, str):
+            try:
+                received = datetime.fromisoformat(received)
+            except ValueError:
+                yield self.dead(row, "bad_time", f"bad received_at {received!r}")
+                return
+        self.ok.inc()
+        yield {**row, "received_at": received, "text": str(row["text"])}
+
+
+class ParseFeedback(beam.PTransform):
+    """Validate feedback rows: every required field present, event time parsed."""
+
+    def expand(self, rows: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
+        return rows | "Validate" >> beam.ParDo(_ParseFn()).with_outputs(DEAD, main="ok")
+
+
+class _MaskFn(beam.DoFn):
+    def __init__(self) -> None:
+        self.masked = Metrics.counter(NAMESPACE, "pii_masked")
+
+    def process(self, row: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        result = mask(row["text"])
+        if result.had_pii:
+            self.masked.inc(sum(result.found.values()))
+        yield {**row, "text": result.text}
+
+
+class MaskPersonalData(beam.PTransform):
+    """Mask phone, ID, card numbers, e-mails and addresses (idempotent: ingestion masks too,
+    and a streaming source may not have been through ingestion)."""
+
+    def expand(self, rows: beam.PCollection) -> beam.PCollection:
+        return rows | "Mask" >> beam.ParDo(_MaskFn())
+
+
+# An enumerator ("1、", "(2)", "三是") counts only at the start or after punctuation, so that
+# "唯一是" or a date is never taken for one.
+_ENUMERATION = re.compile(
+    r"(?:^|(?<=[，,；;。：:\s]))(?:[（(]?[1-9一二三四五六七八九][)）、.](?!\d)|[一二三四五六七八九]是)"
+)
+
+
+def split_items(text: str) -> list[str]:
+    """Split an utterance that enumerates several demands ("一是…二是…", "1、…2、…");
+    anything else is one demand item."""
+    marks = list(_ENUMERATION.finditer(text))
+    if len(marks) < 2:
+        return [text]
+    ends = [m.start() for m in marks[1:]] + [len(text)]
+    parts = [text[m.end():end].strip(" ，,；;。\n") for m, end in zip(marks, ends, strict=True)]
+    parts = [p for p in parts if len(p) >= 4]
+    return parts if len(parts) >= 2 else [text]
+
+
+class SplitDemandItems(beam.PTransform):
+    """One feedback row → one or more demand items, keyed ``feedback_id#n``."""
+
+    def expand(self, rows: beam.PCollection) -> beam.PCollection:
+        def explode(row: dict[str, Any]) -> Iterable[dict[str, Any]]:
+            for n, part in enumerate(split_items(row["text"]), start=1):
+                yield {**row, "item_id": f"{row['feedback_id']}#{n}", "text": part}
+
+        return rows | "Split" >> beam.FlatMap(explode)
+
+
+class _SegmentFn(_DeadLetterDoFn):
+    stage = "segment"
+
+    def __init__(self, spec: ModelSpec) -> None:
+        super().__init__()
+        self.spec = spec
+
+    def setup(self) -> None:
+        from models.segment import Segmenter
+
+        self.segmenter = Segmenter(
+            userdict=self.spec.userdict, stopwords=self.spec.stopwords,
+            cache_dir=str(Path(self.spec.model_dir) / "jieba-cache"),
+        )
+
+    def process(self, item: dict[str, Any]) -> Iterator[Any]:
+        try:
+            tokens = self.segmenter.tokens(item["text"])
+            keywords = self.segmenter.keywords(tokens, k=3)
+        except Exception as exc:  # a bad element must not fail the bundle
+            yield self.dead(item, "segment_error", repr(exc))
+            return
+        if not tokens:
+            yield self.dead(item, "no_tokens", "text has no words after segmentation")
+            return
+        self.ok.inc()
+        yield {**item, "tokens": " ".join(tokens), "keywords": keywords}
+
+
+class Segment(beam.PTransform):
+    """jieba segmentation with the domain dictionary, stop words removed, keywords."""
+
+    def __init__(self, spec: ModelSpec) -> None:
+        super().__init__()
+        self.spec = spec
+
+    def expand(self, items: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
+        return items | "Segment" >> beam.ParDo(_SegmentFn(self.spec)).with_outputs(DEAD, main="ok")
+
+
+class _BatchFn(_DeadLetterDoFn):
+    """A DoFn over batches that isolates a failing element by retrying one at a time."""
+
+    def run_batch(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def process(self, batch: list[dict[str, Any]]) -> Iterator[Any]:
+        try:
+            done = self.run_batch(batch)
+        except Exception:
+            for item in batch:
+                try:
+                    [one] = self.run_batch([item])
+                except Exception as exc:
+                    yield self.dead(item, f"{self.stage}_error", repr(exc))
+                    continue
+                self.ok.inc()
+                yield one
+            return
+        self.ok.inc(len(done))
+        yield from done
+
+
+class _EmbedFn(_BatchFn):
+    stage = "embed"
+
+    def __init__(self, spec: ModelSpec) -> None:
+        super().__init__()
+        self.spec = spec
+
+    def setup(self) -> None:
+        from models.embed import load_embedder
+
+        self.embedder = load_embedder(
+            self.spec.embedder_kind, self.spec.embedder_path, Path(self.spec.model_dir) / "embedder"
+        )
+
+    def run_batch(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        field = "tokens" if self.embedder.wants_segmented else "text"
+        vectors = self.embedder.encode([item[field] for item in batch])
+        return [{**item, "embedding": vec} for item, vec in zip(batch, vectors, strict=True)]
+
+
+class Embed(beam.PTransform):
+    """Sentence embeddings, batched."""
+
+    def __init__(self, spec: ModelSpec, batch_size: int = 256) -> None:
+        super().__init__()
+        self.spec, self.batch_size = spec, batch_size
+
+    def expand(self, items: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
+        return (
+            items
+            | "Batch" >> beam.BatchElements(min_batch_size=16, max_batch_size=self.batch_size)
+            | "Encode" >> beam.ParDo(_EmbedFn(self.spec)).with_outputs(DEAD, main="ok")
+        )
+
+
+class _ClassifyFn(_BatchFn):
+    stage = "classify"
+
+    def __init__(self, spec: ModelSpec) -> None:
+        super().__init__()
+        self.spec = spec
+
+    def setup(self) -> None:
+        from models.classify import DemandClassifier
+
+        self.classifier = DemandClassifier.load(Path(self.spec.model_dir) / "classifier.joblib")
+        self.version = self.spec.model_version
+
+    def run_batch(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        import pandas as pd
+
+        frame = pd.DataFrame({
+            "text": [i["text"] for i in batch],
+            "tokens": [i["tokens"] for i in batch],
+            "embedding": [i["embedding"] for i in batch],
+        })
+        top = self.classifier.top_k(frame, k=3)
+        labels = self.classifier.predict(frame)
+        out = []
+        for item, label, ranked in zip(batch, labels, top, strict=True):
+            out.append({
+                **item,
+                "category": str(label),
+                "confidence": float(ranked[0][1]),
+                "top3": json.dumps([[c, round(float(p), 4)] for c, p in ranked], ensure_ascii=False),
+                "embedding": [float(x) for x in item["embedding"]],
+                "model_version": self.version,
+            })
+        return out
+
+
+class Classify(beam.PTransform):
+    """Service category with calibrated top-3 scores; below the threshold: other."""
+
+    def __init__(self, spec: ModelSpec, batch_size: int = 256) -> None:
+        super().__init__()
+        self.spec, self.batch_size = spec, batch_size
+
+    def expand(self, items: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
+        return (
+            items
+            | "Batch" >> beam.BatchElements(min_batch_size=16, max_batch_size=self.batch_size)
+            | "Predict" >> beam.ParDo(_ClassifyFn(self.spec)).with_outputs(DEAD, main="ok")
+        )

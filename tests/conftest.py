@@ -1,0 +1,54 @@
+"""Shared fixtures. Prefect gets a temporary PREFECT_HOME and one test harness for the
+session; every warehouse, model and staging path points into a temporary folder."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_SESSION_TMP = Path(tempfile.mkdtemp(prefix="minsheng-tests-"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Before any test module imports prefect: its settings are read on import.
+    os.environ["PREFECT_HOME"] = str(_SESSION_TMP / "prefect-home")
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    os.environ.setdefault("MINSHENG_ENV", "test")
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="session")
+def settings():
+    from minsheng.settings import load_settings
+
+    return load_settings()
+
+
+def point_settings_at(root: Path, monkeypatch: pytest.MonkeyPatch | None = None) -> dict[str, str]:
+    """Environment that sends every minsheng path under ``root``."""
+    env = {
+        "MINSHENG_DATA_DIR": str(root / "data"),
+        "MINSHENG_DB": str(root / "data" / "minsheng.duckdb"),
+        "MINSHENG_MODEL_DIR": str(root / "data" / "models"),
+        "MINSHENG_STAGING_DIR": str(root / "data" / "staging"),
+        "MINSHENG_REPORT_DIR": str(root / "reports"),
+    }
+    for k, v in env.items():
+        if monkeypatch is not None:
+            monkeypatch.setenv(k, v)
+        else:
+            os.environ[k] = v
+    return env

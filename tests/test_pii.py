@@ -1,0 +1,47 @@
+import random
+
+import pytest
+
+from minsheng.pii import id_check_digit, is_valid_id_number, mask
+
+
+def _id(rng: random.Random) -> str:
+    first = f"5001{rng.randint(10, 99)}{rng.randint(1940, 2005)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(100, 999)}"
+    return first + id_check_digit(first)
+
+
+def test_check_digit_of_a_known_id_number():
+    # the GB 11643 worked example
+    assert id_check_digit("11010519491231002") == "X"
+    assert is_valid_id_number("11010519491231002X")
+    assert not is_valid_id_number("110105194912310021")
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_generated_personal_data_is_masked(seed):
+    rng = random.Random(seed)
+    phone = f"1{rng.choice('3589')}{rng.randint(0, 10**9 - 1):09d}"
+    idn = _id(rng)
+    text = f"我是{rng.choice(['张', '李'])}阿姨，电话{phone}，身份证{idn}，住南坪西路{rng.randint(1, 99)}号3单元502，楼道灯坏了"
+    result = mask(text)
+    assert phone not in result.text and idn not in result.text
+    assert "南坪西路" not in result.text
+    assert result.found["mobile"] == 1 and result.found["id_number"] == 1
+    assert result.found["address"] == 1
+    assert "楼道灯坏了" in result.text
+
+
+def test_landline_card_and_email():
+    r = mask("座机023-62781234，卡号6222021234567890128，邮箱 zhang.san@qq.com")
+    assert "62781234" not in r.text and "6222021234567890128" not in r.text and "qq.com" not in r.text
+    assert set(r.found) == {"landline", "bank_card", "email"}
+
+
+def test_dates_counts_and_short_numbers_are_left_alone():
+    text = "2026年11月3日，12个社区，3栋有20户需要帮助"
+    assert mask(text).text == text
+
+
+def test_mask_is_idempotent():
+    once = mask("电话 138 1234 5678 身份证11010519491231002X").text
+    assert mask(once).text == once

@@ -1,0 +1,107 @@
+"""The weekly matching report: one self-contained HTML file per ISO week.
+
+Every figure comes from a named query in ``queries/`` over a read-only connection, so the
+report shows exactly what a planner gets from ``minsheng query``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from minsheng.domain import District, Taxonomy
+from warehouse.store import QueryResult, connect, read_sql
+
+
+@dataclass
+class ReportContext:
+    week: str
+    district: District
+    taxonomy: Taxonomy
+
+
+def _q(con: Any, name: str, week: str) -> QueryResult:
+    sql = read_sql("queries", name)
+    cur = con.execute(sql, {"week": week}) if "$week" in sql else con.execute(sql)
+    return QueryResult([d[0] for d in cur.description], cur.fetchall())
+
+
+def latest_week(db: Path) -> str:
+    con = connect(db, read_only=True)
+    try:
+        row = con.execute("select max(week) from demand_items").fetchone()
+    finally:
+        con.close()
+    if row[0] is None:
+        raise ValueError("the warehouse has no demand items yet")
+    return row[0]
+
+
+def build_report(db: Path, ctx: ReportContext) -> dict[str, Any]:
+    """Gather the report's tables for one week."""
+    con = connect(db, read_only=True)
+    try:
+        names = ctx.taxonomy.names()
+        communities = {c.code: c.name for c in ctx.district.communities}
+        q = {name: _q(con, name, ctx.week) for name in (
+            "week_channels", "week_categories", "week_keywords", "gaps", "utilization",
+            "emerging", "week_unmet_reasons", "satisfaction", "survey_response",
+            "quarantine_summary",
+        )}
+        totals = con.execute(
+            "select count(*), count(*) filter (where status = 'matched'), "
+            "count(*) filter (where status = 'unmet') from matches where week = $week",
+            {"week": ctx.week},
+        ).fetchone()
+    finally:
+        con.close()
+    items, matched, unmet = totals
+    if not items:
+        raise ValueError(f"no matched demand items for week {ctx.week}")
+    keywords = dict(q["week_keywords"].rows)
+    paper = {i.code: i for i in ctx.district.survey.items}
+    returned, valid = q["survey_response"].rows[0]
+    return {
+        "week": ctx.week,
+        "district": ctx.district.name,
+        "generated_at": datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "names": names,
+        "communities": communities,
+        "totals": {"items": items, "matched": matched, "unmet": unmet,
+                   "unmet_share": unmet / items},
+        "channels": q["week_channels"].to_records(),
+        "categories": [dict(r, keywords=keywords.get(r["category"], ""))
+                       for r in q["week_categories"].to_records()],
+        "gaps": q["gaps"].to_records()[:15],
+        "utilization": q["utilization"].to_records(),
+        "emerging": q["emerging"].to_records(),
+        "unmet_reasons": q["week_unmet_reasons"].to_records(),
+        "survey": {
+            "issued": ctx.district.survey.issued, "returned": returned, "valid": valid,
+            "valid_rate": valid / ctx.district.survey.issued if valid else 0.0,
+            "items": [dict(r, paper=round(100 * paper[r["item_code"]].positive, 1),
+                           group=paper[r["item_code"]].group)
+                      for r in q["satisfaction"].to_records()],
+        },
+        "quarantine": q["quarantine_summary"].to_records(),
+    }
+
+
+def render_report(data: dict[str, Any]) -> str:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("warehouse", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
+    )
+    return env.get_template("weekly_report.html.j2").render(**data)
+
+
+def write_report(db: Path, ctx: ReportContext, out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"weekly-report-{ctx.week}.html"
+    path.write_text(render_report(build_report(db, ctx)), encoding="utf-8")
+    return path
