@@ -7,6 +7,7 @@ STAMP := $(VENV)/.minsheng-installed
 # Each run gets its own Prefect home so that parallel processes never share ~/.prefect.
 export PREFECT_HOME ?= $(CURDIR)/data/.prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
@@ -23,6 +24,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
+	mkdir -p "$(PREFECT_HOME)"
 	MINSHENG_ENV=$${MINSHENG_ENV:-demo} $(BIN)/minsheng demo
 
 test: $(STAMP)

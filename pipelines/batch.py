@@ -47,7 +47,7 @@ ITEM_SCHEMA = pa.schema([
 
 DEAD_SCHEMA = pa.schema([
     (name, pa.string())
-    for name in ("stage", "feedback_id", "source_file", "source_pos", "channel", "reason",
+    for name in ("stage", "feedback_id", "content_hash", "source_file", "source_pos", "channel", "reason",
                  "message", "payload")
 ])
 

@@ -48,6 +48,7 @@ def dead_letter(stage: str, element: Any, reason: str, message: str) -> dict[str
     return {
         "stage": stage,
         "feedback_id": str(payload.get("feedback_id", "")),
+        "content_hash": str(payload.get("content_hash", "")),
         "source_file": str(payload.get("source_file", "")),
         "source_pos": str(payload.get("source_pos", "")),
         "channel": str(payload.get("channel", "pipeline")),
@@ -263,8 +264,9 @@ class _ClassifyFn(_BatchFn):
             "tokens": [i["tokens"] for i in batch],
             "embedding": [i["embedding"] for i in batch],
         })
-        top = self.classifier.top_k(frame, k=3)
-        labels = self.classifier.predict(frame)
+        proba = self.classifier.predict_proba(frame)
+        top = self.classifier.top_k_from_proba(proba, k=3)
+        labels = self.classifier.labels_from_proba(proba)
         out = []
         for item, label, ranked in zip(batch, labels, top, strict=True):
             out.append({

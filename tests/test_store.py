@@ -73,5 +73,6 @@ def test_checks_pass_on_an_empty_warehouse(con):
 
 
 def test_unmasked_check_catches_a_phone_number(con):
-    con.execute("insert into quarantine values ('q', 'hotline', 'f', 'line 1', 'x', 'm', '电话13812345678', now())")
+    con.execute("insert into quarantine (quarantine_id, channel, source_file, source_pos, reason, message, "
+                "raw_payload, first_seen) values ('q', 'hotline', 'f', 'line 1', 'x', 'm', '电话13812345678', now())")
     assert store.run_checks(con)["unmasked_personal_data"] == 1

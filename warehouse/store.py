@@ -203,7 +203,8 @@ def _upsert_quarantine(con: duckdb.DuckDBPyConnection, rows: list[Rejected], now
     ])
     con.register("_staged", arrow)
     try:
-        con.execute("insert or ignore into quarantine select * from _staged")
+        cols = ", ".join(arrow.column_names)
+        con.execute(f"insert or ignore into quarantine ({cols}) select {cols} from _staged")
     finally:
         con.unregister("_staged")
 
@@ -270,6 +271,10 @@ def export_unprocessed(con: duckdb.DuckDBPyConnection, path: Path) -> int:
             select 1 from demand_items as d
             where d.feedback_id = f.feedback_id and d.content_hash = f.content_hash
         )
+        and not exists (
+            select 1 from quarantine as q
+            where q.record_id = f.feedback_id and q.content_hash = f.content_hash
+        )
         order by f.feedback_id
     """
     con.execute(f"copy ({sql}) to '{path}' (format parquet)")
@@ -309,9 +314,9 @@ def merge_staged(con: duckdb.DuckDBPyConnection, run_dir: Path) -> dict[str, int
         if dead:
             con.execute("""
                 insert or ignore into quarantine
-                select md5(concat_ws('|', channel, source_file, source_pos, stage || ':' || reason)),
+                select md5(concat_ws('|', feedback_id, content_hash, stage || ':' || reason)),
                        channel, source_file, source_pos, stage || ':' || reason, message, payload,
-                       now()::timestamp
+                       now()::timestamp, nullif(feedback_id, ''), nullif(content_hash, '')
                 from read_parquet($files)
             """, {"files": [str(p) for p in dead]})
             n_dead = con.execute(

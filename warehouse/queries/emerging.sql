@@ -1,32 +1,43 @@
--- community x category cells whose demand this week is well above their earlier weekly mean (param: week)
+-- community x category cells far above their earlier weekly mean: at least twice it, and 3 poisson sd above (param: week)
 with weekly as (
     select week, community, category, count(*) as demand
     from demand_items
     group by all
 ),
 
+earlier_weeks as (
+    select count(distinct week) as n from demand_items where week < $week
+),
+
 baseline as (
-    select community, category, sum(demand) / count(distinct week) as mean_demand, count(*) as weeks_seen
-    from weekly
-    where week < $week
+    select w.community, w.category, sum(w.demand) / any_value(e.n) as mean_demand
+    from weekly as w
+    cross join earlier_weeks as e
+    where w.week < $week
     group by all
 ),
 
-earlier_weeks as (
-    select count(distinct week) as n from demand_items where week < $week
+scored as (
+    select
+        w.community,
+        w.category,
+        w.demand,
+        coalesce(b.mean_demand, 0) as baseline
+    from weekly as w
+    left join baseline as b using (community, category)
+    where w.week = $week
 )
 
 select
-    w.community,
-    w.category,
-    w.demand,
-    round(coalesce(b.mean_demand * b.weeks_seen / e.n, 0), 1) as baseline,
-    round(w.demand / greatest(coalesce(b.mean_demand * b.weeks_seen / e.n, 0), 1), 2) as ratio
-from weekly as w
-cross join earlier_weeks as e
-left join baseline as b using (community, category)
-where w.week = $week
-  and e.n > 0
-  and w.demand >= 5
-  and w.demand >= 2 * greatest(coalesce(b.mean_demand * b.weeks_seen / e.n, 0), 1)
-order by ratio desc, w.demand desc, w.community, w.category
+    community,
+    category,
+    demand,
+    round(baseline, 1) as baseline,
+    round(demand / greatest(baseline, 1), 2) as ratio,
+    round((demand - baseline) / sqrt(greatest(baseline, 1)), 1) as z
+from scored
+where (select n from earlier_weeks) > 0
+  and demand >= 5
+  and demand >= 2 * greatest(baseline, 1)
+  and (demand - baseline) / sqrt(greatest(baseline, 1)) >= 3
+order by z desc, demand desc, community, category

@@ -6,14 +6,18 @@ with words as (
 ),
 
 counted as (
-    select category, keyword, count(*) as n,
-           row_number() over (partition by category order by count(*) desc, keyword) as rank
+    select category, keyword, count(*) as n
     from words
     group by all
+),
+
+ranked as (
+    select *, row_number() over (partition by category order by n desc, keyword) as rank
+    from counted
 )
 
 select category, string_agg(keyword || '(' || n || ')', ' ' order by rank) as keywords
-from counted
+from ranked
 where rank <= 5
 group by category
 order by category

@@ -20,5 +20,7 @@ create table if not exists quarantine (
     reason        varchar not null,
     message       varchar not null,
     raw_payload   varchar,              -- masked
-    first_seen    timestamp not null
+    first_seen    timestamp not null,
+    record_id     varchar,              -- feedback_id, for rows the text stage rejected
+    content_hash  varchar               -- of that feedback version: a correction is tried again
 );
