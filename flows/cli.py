@@ -23,6 +23,9 @@ DbOpt = Annotated[Optional[Path], typer.Option("--db", help="warehouse file (def
 def _prepare_env() -> None:
     """Run-time environment: offline model loading, and a Prefect home of our own so that
     parallel processes never share ~/.prefect."""
+    import logging
+
+    logging.getLogger("jieba").setLevel(logging.WARNING)  # it announces every dictionary load
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("PREFECT_HOME", str(Path("data/.prefect").resolve()))

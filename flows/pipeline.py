@@ -87,6 +87,7 @@ def ingest_flow(channel: str, paths: list[str], db: str | None = None) -> dict[s
 @task(cache_policy=NO_CACHE)
 def train_models_task(db: str | None = None, force: bool = False) -> dict:
     from minsheng.generate import labelled_corpus
+    from minsheng.pii import mask_text
     from models.text import train_text_models
 
     s = _settings(db)
@@ -94,11 +95,15 @@ def train_models_task(db: str | None = None, force: bool = False) -> dict:
     if card.exists() and not force:
         import json
         return json.loads(card.read_text(encoding="utf-8"))
-    labelled = labelled_corpus(s.classifier.train_size, s.classifier.seed, s.taxonomy)
+    # the pipeline classifies masked text, so the model learns from masked text too (and
+    # never stores a phone number in its vocabulary)
+    labelled = [(mask_text(t), y) for t, y in
+                labelled_corpus(s.classifier.train_size, s.classifier.seed, s.taxonomy)]
     return train_text_models(
         labelled, s.model_dir, userdict=str(s.userdict), stopwords=str(s.stopwords),
         dim=s.embedder.dim, unknown_threshold=s.classifier.unknown_threshold,
-        random_state=s.classifier.seed,
+        random_state=s.classifier.seed, embedder_kind=s.embedder.kind,
+        embedder_path=s.embedder.path,
     )
 
 

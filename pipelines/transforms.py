@@ -153,7 +153,11 @@ class _SegmentFn(_DeadLetterDoFn):
         self.spec = spec
 
     def setup(self) -> None:
+        import logging
+
         from models.segment import Segmenter
+
+        logging.getLogger("jieba").setLevel(logging.WARNING)  # one dictionary-load line per worker otherwise
 
         self.segmenter = Segmenter(
             userdict=self.spec.userdict, stopwords=self.spec.stopwords,

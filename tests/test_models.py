@@ -1,0 +1,447 @@
+"""Tests of the text models: segmentation, embeddings, classification and the one-call API.
+
+Small generated data and fixed seeds keep the module fast (well under a minute) and
+deterministic. Nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import pickle
+import random
+import shutil
+from pathlib import Path
+
+import jieba
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from models.classify import DemandClassifier
+from models.embed import (
+    MARKER_FILE,
+    FakeEmbedder,
+    SentenceTransformerEmbedder,
+    build_project_embedder,
+    corpus_sha256,
+    load_embedder,
+)
+from models.segment import Segmenter
+from models.text import TextModels, TextResult, load_text_models, train_text_models
+
+ROOT = Path(__file__).resolve().parent.parent
+USERDICT = ROOT / "configs" / "jieba" / "userdict.txt"
+STOPWORDS = ROOT / "configs" / "jieba" / "stopwords.txt"
+
+# -- a tiny labelled corpus -------------------------------------------------------------------
+
+_CATEGORIES: dict[str, tuple[list[str], list[str]]] = {
+    # code: (needs, context words)
+    "elderly_care": (
+        ["日间照料", "居家养老", "老年助餐", "全天托老"], ["老人", "独居老人", "照顾", "吃饭"]
+    ),
+    "property": (
+        ["物业管理", "电梯维修", "楼道清洁", "房屋漏水"], ["物业", "电梯", "楼道", "物业费"]
+    ),
+    "medical_insurance": (["医保报销", "医保卡", "异地就医"], ["看病", "住院", "医院", "药费"]),
+    "parking": (["停车位", "乱停车"], ["停车", "车位", "占道", "私家车"]),
+    "culture": (["图书借阅", "文体活动", "排练场地"], ["看书", "跳舞", "唱歌", "图书室"]),
+    "employment": (["职业介绍", "技能培训", "失业登记"], ["找工作", "招聘会", "岗位", "上班"]),
+}
+_TEMPLATES = [
+    "请问{need}怎么办理？{ctx}",
+    "{ctx}的问题，希望解决{need}",
+    "我们小区{ctx}，想咨询{need}",
+    "建议增加{need}，{ctx}",
+    "{ctx}，{ctx2}，{need}的事情麻烦回复",
+    "你好，反映一下{need}：{ctx}",
+]
+
+
+def toy_corpus(n: int, seed: int) -> list[tuple[str, str]]:
+    """``n`` (text, label) pairs over six categories, balanced, reproducible from ``seed``."""
+    rng = random.Random(seed)
+    codes = sorted(_CATEGORIES)
+    out = []
+    for i in range(n):
+        code = codes[i % len(codes)]
+        needs, ctx = _CATEGORIES[code]
+        text = rng.choice(_TEMPLATES).format(
+            need=rng.choice(needs), ctx=rng.choice(ctx), ctx2=rng.choice(ctx)
+        )
+        out.append((text, code))
+    rng.shuffle(out)
+    return out
+
+
+# -- fixtures ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("jieba-cache")
+
+
+@pytest.fixture(scope="module")
+def seg(cache_dir: Path) -> Segmenter:
+    return Segmenter(userdict=str(USERDICT), stopwords=str(STOPWORDS), cache_dir=str(cache_dir))
+
+
+@pytest.fixture(scope="module")
+def toy_frames(seg: Segmenter, tmp_path_factory: pytest.TempPathFactory):
+    """Train/test frames over the toy corpus, embedded by a project embedder built on train."""
+    train, test = toy_corpus(240, seed=1), toy_corpus(120, seed=2)
+    out = tmp_path_factory.mktemp("emb") / "embedder"
+    build_project_embedder(seg.transform([t for t, _ in train]), out, dim=32)
+    emb = load_embedder("project", None, out)
+
+    def frame(pairs: list[tuple[str, str]]) -> tuple[pd.DataFrame, np.ndarray]:
+        texts = [t for t, _ in pairs]
+        toks = seg.transform(texts)
+        vecs = emb.encode(toks)
+        return (
+            pd.DataFrame({"text": texts, "tokens": toks, "embedding": list(vecs)}),
+            np.asarray([y for _, y in pairs], dtype=object),
+        )
+
+    return frame(train), frame(test)
+
+
+@pytest.fixture(scope="module")
+def fitted(toy_frames) -> DemandClassifier:
+    (X, y), _ = toy_frames
+    return DemandClassifier(random_state=0).fit(X, y)
+
+
+# -- segmentation -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("word", ["农转非", "日间照料", "互助会", "云街道"])
+def test_userdict_words_stay_whole(seg: Segmenter, word: str) -> None:
+    text = f"我家是{word}的，想在{word}问问"
+    assert word in seg.tokens(text)
+
+
+def test_userdict_changes_segmentation(cache_dir: Path) -> None:
+    # Guards the test above: without the user dictionary these words are cut apart.
+    plain = Segmenter(stopwords=str(STOPWORDS), cache_dir=str(cache_dir))
+    assert "云街道" not in plain.tokens("我在云街道上留言")
+
+
+def test_stop_words_whitespace_punctuation_dropped(seg: Segmenter) -> None:
+    toks = seg.tokens("请问，我们的  低保 怎么申请？？谢谢！")
+    assert "低保" in toks
+    for gone in ("请问", "我们", "的", "谢谢", "，", "？", "！", " ", ""):
+        assert gone not in toks
+
+
+def test_nfkc_and_lowercase(seg: Segmenter) -> None:
+    toks = seg.tokens("家里ＷＩＦＩ坏了，Ｖ空间有人修吗")
+    assert "wifi" in toks
+    assert "v空间" in toks  # user-dictionary entry "V空间": matched before lower-casing
+
+
+def test_presegmented_input_is_respected(seg: Segmenter) -> None:
+    assert seg.tokens("社区 养老 服务") == ["社区", "养老", "服务"]
+    # Cut again, "养老服务" would become two words: the caller's segmentation wins.
+    assert seg.tokens("社区 养老服务 需求") == ["社区", "养老服务", "需求"]
+    assert seg.tokens("社区养老服务需求") == ["社区", "养老", "服务", "需求"]
+    # Spaces used as punctuation around prose are not mistaken for segmentation.
+    assert "社保卡" in seg.tokens("你好 我想问一下社保卡怎么补办")
+
+
+def test_own_tokenizer_and_cache_dir(seg: Segmenter, cache_dir: Path) -> None:
+    tok = seg.tokenizer
+    assert isinstance(tok, jieba.Tokenizer)
+    assert tok is not jieba.dt
+    assert tok.tmp_dir == str(cache_dir)
+    assert (cache_dir / "jieba.cache").is_file()
+    assert seg.keyword_extractor.tokenizer is tok
+    # Our user dictionary did not leak into the process-global tokenizer.
+    assert "云街道" not in jieba.dt.FREQ
+
+
+def test_cache_dir_is_created(tmp_path: Path) -> None:
+    target = tmp_path / "a" / "b"
+    Segmenter(cache_dir=str(target)).tokens("测试")
+    assert (target / "jieba.cache").is_file()
+
+
+def test_sklearn_contract(seg: Segmenter) -> None:
+    assert seg.fit(["x"]) is seg
+    assert seg.transform(["请问日间照料在哪", ""]) == ["日间照料", ""]
+    twin = clone(seg)
+    assert twin.get_params() == seg.get_params()
+    assert twin.transform(["农转非户口"]) == seg.transform(["农转非户口"])
+
+
+def test_pickles_without_tokenizer_and_without_files(tmp_path: Path, cache_dir: Path) -> None:
+    userdict = tmp_path / "userdict.txt"
+    stopwords = tmp_path / "stopwords.txt"
+    shutil.copy(USERDICT, userdict)
+    shutil.copy(STOPWORDS, stopwords)
+    seg = Segmenter(userdict=str(userdict), stopwords=str(stopwords), cache_dir=str(cache_dir))
+    expected = seg.tokens("请问云街道的互助会在哪")
+    own = seg.tokenizer
+    blob = pickle.dumps(seg)
+    assert b"Tokenizer" not in blob  # the tokenizer (and its 30 MB of dictionary) is not shipped
+    assert seg.tokenizer is own  # ... and the sender keeps its own
+    # A worker has no copy of the dictionary files: their contents travel with the object.
+    userdict.unlink()
+    stopwords.unlink()
+    for clone_ in (pickle.loads(blob), joblib.load(_joblib_roundtrip(seg, tmp_path))):
+        assert clone_.tokens("请问云街道的互助会在哪") == expected
+        assert clone_.tokenizer is not seg.tokenizer
+
+
+def _joblib_roundtrip(obj: object, tmp_path: Path) -> Path:
+    path = tmp_path / "obj.joblib"
+    joblib.dump(obj, path)
+    return path
+
+
+def test_keywords(seg: Segmenter) -> None:
+    text = "我们的日间照料中心太远，日间照料名额也不够，希望增加老年助餐"
+    kws = seg.keywords(text, k=3)
+    assert len(kws) == 3
+    assert kws[0] == "日间照料"  # rare domain word, said twice
+    assert not set(kws) & {"我们", "的", "希望"}
+    assert seg.keywords(seg.tokens(text), k=3) == kws  # tokens in, same answer
+    assert seg.keywords("谢谢", k=3) == []
+
+
+# -- embeddings -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def project_dir(seg: Segmenter, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    corpus = seg.transform([t for t, _ in toy_corpus(300, seed=3)])
+    return build_project_embedder(corpus, tmp_path_factory.mktemp("m") / "embedder", dim=8)
+
+
+def test_project_embedder_saves_and_reloads(project_dir: Path, seg: Segmenter) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    marker = json.loads((project_dir / MARKER_FILE).read_text(encoding="utf-8"))
+    corpus = seg.transform([t for t, _ in toy_corpus(300, seed=3)])
+    assert marker["kind"] == "project"
+    assert marker["corpus_sha256"] == corpus_sha256(corpus)
+    assert marker["dim"] == 8 and marker["vocab_size"] > 8
+
+    model = SentenceTransformer(str(project_dir), device="cpu", local_files_only=True)
+    vecs = model.encode(["日间照料 老人", "停车位 占道"])
+    assert vecs.shape == (2, 8)
+    np.testing.assert_allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
+
+
+def test_project_embedder_is_the_lsa_fold_in(project_dir: Path, seg: Segmenter) -> None:
+    # The static model must reproduce TF-IDF → TruncatedSVD exactly (after normalisation).
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    corpus = seg.transform([t for t, _ in toy_corpus(300, seed=3)])
+    vec = TfidfVectorizer(tokenizer=str.split, token_pattern=None, lowercase=False, min_df=2)
+    svd = TruncatedSVD(8, random_state=0, algorithm="randomized", n_iter=7)
+    svd.fit(vec.fit_transform(corpus))
+    probe = ["日间照料 老人 没见过的词", "医保卡 住院", corpus[0]]
+    want = svd.transform(vec.transform(probe))
+    want /= np.linalg.norm(want, axis=1, keepdims=True)
+    got = load_embedder("project", None, project_dir).encode(probe)
+    # Equal up to the sign of each SVD component, which the solver may flip between runs.
+    signs = np.sign(np.sum(got * want, axis=0))
+    np.testing.assert_allclose(got, want * np.where(signs == 0, 1, signs), atol=1e-4)
+
+
+def test_project_embedder_similarity(project_dir: Path, seg: Segmenter) -> None:
+    emb = load_embedder("project", None, project_dir)
+    assert emb.wants_segmented and emb.dim == 8
+    a, b, c = emb.encode(seg.transform(["老人日间照料", "独居老人想要居家养老", "小区乱停车占道"]))
+    assert a @ b > a @ c + 0.3
+    assert emb.encode([]).shape == (0, 8)
+    empty = emb.encode(["", "没有 一个 认识"])
+    assert empty.dtype == np.float32 and not np.any(empty)  # no known token: zero vector
+
+
+def test_pretrained_loads_marker_free_directory(project_dir: Path, tmp_path: Path) -> None:
+    # Any local sentence-transformers directory works; without our marker it gets raw text.
+    plain = tmp_path / "plain"
+    shutil.copytree(project_dir, plain)
+    (plain / MARKER_FILE).unlink()
+    emb = load_embedder("pretrained", plain, tmp_path / "unused")
+    assert isinstance(emb, SentenceTransformerEmbedder)
+    assert not emb.wants_segmented
+    assert emb.encode(["老人 日间照料"]).shape == (1, 8)
+
+
+@pytest.mark.parametrize("path", ["/no/such/model/dir", "minsheng-tests/no-such-model", None])
+def test_pretrained_missing_raises_helpfully(tmp_path: Path, path: str | None) -> None:
+    with pytest.raises(FileNotFoundError) as err:
+        load_embedder("pretrained", path, tmp_path)
+    message = str(err.value)
+    for hint in ("never downloads", "embedder.path", "embedder.kind=project"):
+        assert hint in message
+
+
+def test_project_missing_raises_helpfully(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="train the text models"):
+        load_embedder("project", None, tmp_path / "embedder")
+
+
+def test_fake_embedder_deterministic() -> None:
+    texts = ["日间照料 老人", "停车位", ""]
+    a, b = FakeEmbedder(16).encode(texts), FakeEmbedder(16).encode(texts)
+    assert a.shape == (3, 16) and a.dtype == np.float32
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(np.linalg.norm(a[:2], axis=1), 1.0, atol=1e-6)
+    assert not np.any(a[2])
+
+
+# -- classifier -------------------------------------------------------------------------------
+
+
+def test_classifier_fit_and_probabilities(toy_frames, fitted: DemandClassifier) -> None:
+    (X, y), (Xt, yt) = toy_frames
+    fresh = DemandClassifier()
+    assert fresh.fit(X, y) is fresh
+    assert list(fitted.classes_) == sorted(set(y))
+    proba = fitted.predict_proba(Xt)
+    assert proba.shape == (len(Xt), len(fitted.classes_))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
+    assert np.mean(fitted.predict(Xt) == yt) >= 0.9
+
+
+def test_top_k(toy_frames, fitted: DemandClassifier) -> None:
+    _, (Xt, _) = toy_frames
+    top = fitted.top_k(Xt, k=3)
+    proba = fitted.predict_proba(Xt)
+    assert len(top) == len(Xt) and all(len(row) == 3 for row in top)
+    for row, p in zip(top, proba, strict=True):
+        scores = [s for _, s in row]
+        assert scores == sorted(scores, reverse=True)
+        assert row[0][0] == fitted.classes_[p.argmax()] and row[0][1] == pytest.approx(p.max())
+
+
+def test_unknown_threshold_gives_other(toy_frames, fitted: DemandClassifier) -> None:
+    _, (Xt, _) = toy_frames
+    lax = fitted.predict(Xt)
+    assert "other" not in set(lax)  # the toy test set is all in-domain and easy
+    # The threshold is read at predict time: no refit needed to change it.
+    strict = copy.deepcopy(fitted).set_params(unknown_threshold=1.01, other_label="其他")
+    assert set(strict.predict(Xt)) == {"其他"}
+    # Thresholding is per row: exactly the rows below it change.
+    proba = fitted.predict_proba(Xt)
+    mid = float(np.median(proba.max(axis=1)))
+    got = copy.deepcopy(fitted).set_params(unknown_threshold=mid).predict(Xt)
+    below = proba.max(axis=1) < mid
+    assert below.any() and not below.all()
+    assert np.all(got[below] == "other") and np.all(got[~below] == lax[~below])
+
+
+def test_save_load_roundtrip(toy_frames, fitted: DemandClassifier, tmp_path: Path) -> None:
+    _, (Xt, _) = toy_frames
+    path = fitted.save(tmp_path / "clf" / "classifier.joblib")
+    back = DemandClassifier.load(path)
+    assert back.get_params() == fitted.get_params()
+    np.testing.assert_array_equal(back.predict_proba(Xt), fitted.predict_proba(Xt))
+    np.testing.assert_array_equal(back.predict(Xt), fitted.predict(Xt))
+    with pytest.raises(FileNotFoundError):
+        DemandClassifier.load(tmp_path / "missing.joblib")
+
+
+def test_classifier_rejects_bad_input(toy_frames, fitted: DemandClassifier) -> None:
+    _, (Xt, _) = toy_frames
+    with pytest.raises(ValueError, match="column"):
+        fitted.predict(Xt.drop(columns=["tokens"]))
+    wrong_dim = Xt.assign(embedding=[np.zeros(7, dtype=np.float32)] * len(Xt))
+    with pytest.raises(ValueError, match="dimensions"):
+        fitted.predict(wrong_dim)
+
+
+def test_logreg_variant(toy_frames) -> None:
+    (X, y), (Xt, yt) = toy_frames
+    clf = DemandClassifier(estimator="logreg").fit(X, y)
+    np.testing.assert_allclose(clf.predict_proba(Xt).sum(axis=1), 1.0, atol=1e-6)
+    assert np.mean(clf.predict(Xt) == yt) >= 0.9
+
+
+# -- the one-call API -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    model_dir = tmp_path_factory.mktemp("models")
+    card = train_text_models(
+        toy_corpus(300, seed=4), model_dir, userdict=USERDICT, stopwords=STOPWORDS, dim=32
+    )
+    return model_dir, card
+
+
+def test_train_writes_models_and_card(trained: tuple[Path, dict]) -> None:
+    model_dir, card = trained
+    files = ("classifier.joblib", "card.json", f"embedder/{MARKER_FILE}", "jieba-cache/jieba.cache")
+    for name in files:
+        assert (model_dir / name).is_file(), name
+    assert json.loads((model_dir / "card.json").read_text(encoding="utf-8")) == card
+    assert card["labels"] == sorted(_CATEGORIES)
+    assert card["embedder"]["dim"] == 32 and card["embedder"]["marker"]["kind"] == "project"
+    metrics = card["metrics"]
+    assert metrics["n_train"] + metrics["n_test"] == 300
+    assert set(metrics["per_class"]) == set(_CATEGORIES)
+    assert metrics["macro_f1"] >= 0.9
+    assert len(card["data"]["sha256"]) == 64 and card["versions"]["jieba"] == "0.42.1"
+    assert card["version"]
+
+
+def test_analyse(trained: tuple[Path, dict]) -> None:
+    model_dir, _ = trained
+    models = load_text_models(model_dir, userdict=USERDICT, stopwords=STOPWORDS)
+    assert isinstance(models, TextModels)
+    texts = [
+        "请问日间照料怎么申请？家里有独居老人",
+        "小区乱停车，停车位不够",
+        "楼道清洁没人管，物业费白交了",
+    ]
+    results = models.analyse(texts)
+    assert [r.category for r in results] == ["elderly_care", "parking", "property"]
+    for r in results:
+        assert isinstance(r, TextResult)
+        assert r.embedding.shape == (32,) and abs(float(np.linalg.norm(r.embedding)) - 1) < 1e-5
+        assert len(r.top3) == 3 and r.confidence == r.top3[0][1]
+        assert r.keywords and set(r.keywords) <= set(r.tokens)
+    # A batch gives the same answers as one text at a time.
+    one = models.analyse(texts[1:2])[0]
+    assert one.category == results[1].category and one.tokens == results[1].tokens
+    assert one.confidence == pytest.approx(results[1].confidence)
+    assert models.analyse([]) == []
+
+
+def test_load_rejects_embedder_of_other_dim(trained: tuple[Path, dict], project_dir: Path) -> None:
+    model_dir, _ = trained  # classifier trained on 32 dimensions; project_dir gives 8
+    with pytest.raises(ValueError, match="dimensions"):
+        load_text_models(
+            model_dir, userdict=USERDICT, stopwords=STOPWORDS,
+            embedder_kind="pretrained", embedder_path=project_dir,
+        )
+
+
+def test_train_rejects_tiny_classes(tmp_path: Path) -> None:
+    pairs = toy_corpus(60, seed=5) + [("一个孤零零的例子", "lonely")]
+    with pytest.raises(ValueError, match="lonely"):
+        train_text_models(pairs, tmp_path, userdict=USERDICT, stopwords=STOPWORDS, dim=8)
+
+
+def test_generated_corpus_macro_f1(settings, tmp_path: Path) -> None:
+    """The whole recipe on the project's generator: train on one sample, score another."""
+    from sklearn.metrics import f1_score
+
+    from minsheng.generate import labelled_corpus
+
+    train = labelled_corpus(1500, seed=1, taxonomy=settings.taxonomy)
+    test = labelled_corpus(500, seed=2, taxonomy=settings.taxonomy)
+    train_text_models(train, tmp_path, userdict=USERDICT, stopwords=STOPWORDS)
+    models = load_text_models(tmp_path, userdict=USERDICT, stopwords=STOPWORDS)
+    predicted = [r.category for r in models.analyse([t for t, _ in test])]
+    assert f1_score([y for _, y in test], predicted, average="macro") >= 0.85
