@@ -7,6 +7,7 @@ connection, so that only one writer holds the DuckDB file at any time.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -91,10 +92,14 @@ def train_models_task(db: str | None = None, force: bool = False) -> dict:
     from models.text import train_text_models
 
     s = _settings(db)
-    card = s.model_dir / "card.json"
-    if card.exists() and not force:
-        import json
-        return json.loads(card.read_text(encoding="utf-8"))
+    card_path = s.model_dir / "card.json"
+    if card_path.exists() and not force:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+        trained_with = (card["embedder"]["kind"], card["embedder"]["path"])
+        # a classifier only fits the embedder it was trained on: switching the embedder in
+        # config retrains, so a pretrained model replaces the default by config alone
+        if trained_with == (s.embedder.kind, s.embedder.path):
+            return card
     # the pipeline classifies masked text, so the model learns from masked text too (and
     # never stores a phone number in its vocabulary)
     labelled = [(mask_text(t), y) for t, y in

@@ -110,6 +110,7 @@ def test_report_names_its_week(demo):
     html = report.read_text(encoding="utf-8")
     assert f'id="report-week">{week}<' in html
     assert "满意度调查" in html and "供需缺口" in html
+    assert "<b>75.0%</b>" in html  # the case study's overall weighted approval
 
 
 def test_personal_data_appears_nowhere_outside_pii(demo):

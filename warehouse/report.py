@@ -65,6 +65,10 @@ def build_report(db: Path, ctx: ReportContext) -> dict[str, Any]:
     keywords = dict(q["week_keywords"].rows)
     paper = {i.code: i for i in ctx.district.survey.items}
     returned, valid = q["survey_response"].rows[0]
+    survey_items = [dict(r, paper=round(100 * paper[r["item_code"]].positive, 1),
+                         group=paper[r["item_code"]].group)
+                    for r in q["satisfaction"].to_records()]
+    overall = [r["positive_pct"] for r in survey_items if r["group"] == "overall"]
     return {
         "week": ctx.week,
         "district": ctx.district.name,
@@ -83,9 +87,9 @@ def build_report(db: Path, ctx: ReportContext) -> dict[str, Any]:
         "survey": {
             "issued": ctx.district.survey.issued, "returned": returned, "valid": valid,
             "valid_rate": valid / ctx.district.survey.issued if valid else 0.0,
-            "items": [dict(r, paper=round(100 * paper[r["item_code"]].positive, 1),
-                           group=paper[r["item_code"]].group)
-                      for r in q["satisfaction"].to_records()],
+            "items": survey_items,
+            # the case study's headline figure: mean approval over the five overall dimensions
+            "overall_approval": sum(overall) / len(overall) if overall else None,
         },
         "quarantine": q["quarantine_summary"].to_records(),
     }
