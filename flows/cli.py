@@ -84,18 +84,18 @@ def ingest(
 ) -> None:
     """Ingest export files of one channel into the warehouse."""
     from flows.pipeline import ingest_flow
-    from minsheng.ingest import CHANNELS, UnreadableInput, discover
+    from minsheng.ingest import CHANNELS, discover
 
     if channel not in CHANNELS:
         err.print(f"unknown channel {channel!r}; one of {', '.join(CHANNELS)}")
         raise typer.Exit(2)
     files = [str(f) for p in paths for f in (discover(p, channel) if p.is_dir() else [p])]
-    try:
-        counts = ingest_flow(channel, files, _db_arg(db))
-    except UnreadableInput as exc:
-        err.print(f"cannot read input: {exc}")
-        raise typer.Exit(1) from None
-    console.print(" · ".join(f"{k} {v}" for k, v in counts.items()))
+    result = ingest_flow(channel, files, _db_arg(db))
+    console.print(" · ".join(f"{k} {v}" for k, v in result.items() if k != "unreadable"))
+    for bad in result["unreadable"]:
+        err.print(f"cannot read {bad['file']}: {bad['error']}")
+    if result["unreadable"]:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -10,12 +10,14 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from rich.progress import Progress
 
-from minsheng.ingest import CHANNELS, READERS, UnreadableInput, discover
+from minsheng.ingest import CHANNELS, UnreadableInput, discover
 from minsheng.settings import Settings, load_settings
 from warehouse import store
 from warehouse.loaders import load_reference, load_supply, match_week
@@ -48,41 +50,67 @@ def migrate_task(db: str | None = None) -> list[str]:
     return applied
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1, retry_condition_fn=None)
+def _retry_on_io(task, task_run, state) -> bool:  # type: ignore[no-untyped-def]
+    """Retry a file only for a passing I/O error, never for an input that cannot be read."""
+    try:
+        state.result()
+    except UnreadableInput:
+        return False
+    except OSError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1, retry_condition_fn=_retry_on_io)
 def ingest_file_task(channel: str, path: str, db: str | None = None) -> dict[str, int]:
     s = _settings(db)
-    mapping = getattr(s.channels, channel)
-    items = list(READERS[channel](Path(path), mapping, s.district))
+    batch = store.read_batch(channel, Path(path), getattr(s.channels, channel), s.district,
+                             limits=s.ingest.limits())
     con = store.connect(s.db)
     try:
-        counts = store.load_items(con, channel, items)
+        counts = store.load_batch(con, batch)
     finally:
         con.close()
     return counts.as_dict()
 
 
 @flow(name="minsheng-ingest")
-def ingest_flow(channel: str, paths: list[str], db: str | None = None) -> dict[str, int]:
-    """Ingest files of one channel: validate, mask, de-duplicate, quarantine, load."""
+def ingest_flow(channel: str, paths: list[str], db: str | None = None) -> dict[str, Any]:
+    """Ingest files of one channel: validate, mask, de-duplicate, quarantine, load.
+
+    A file that cannot be read at all is reported under ``unreadable`` (file and reason) and
+    the other files go on; every count is per row.
+    """
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}; one of {', '.join(CHANNELS)}")
     log = get_run_logger()
     migrate_task(db)
     total = store.LoadCounts()
-    rows = []
-    for path in paths:
-        try:
-            counts = ingest_file_task(channel, path, db)
-        except UnreadableInput as exc:
-            log.error("%s: %s", Path(path).name, exc)
-            raise
-        total.add(store.LoadCounts(**counts))
-        rows.append({"file": Path(path).name, **counts})
+    rows, unreadable = [], []
+    sizes = {p: Path(p).stat().st_size if Path(p).exists() else 0 for p in paths}
+    # a progress bar only where there is something to wait for
+    with Progress(*Progress.get_default_columns(), transient=True,
+                  disable=sum(sizes.values()) < 20_000_000) as progress:
+        bar = progress.add_task(f"ingest {channel}", total=sum(sizes.values()))
+        for path in paths:
+            progress.update(bar, description=f"ingest {Path(path).name}")
+            try:
+                counts = ingest_file_task(channel, path, db)
+            except UnreadableInput as exc:
+                log.error("cannot read %s: %s", Path(path).name, exc)
+                unreadable.append({"file": Path(path).name, "error": str(exc)})
+                continue
+            finally:
+                progress.advance(bar, sizes[path])
+            total.add(store.LoadCounts(**counts))
+            rows.append({"file": Path(path).name, **counts})
     rows.append({"file": "total", **total.as_dict()})
     create_table_artifact(key=f"ingest-{channel}", table=rows,
                           description=f"minsheng ingestion counts for channel {channel}")
     log.info("%s: %s", channel, total.as_dict())
-    return total.as_dict()
+    return {**total.as_dict(), "unreadable": unreadable}
 
 
 @task(cache_policy=NO_CACHE)

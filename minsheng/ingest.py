@@ -14,15 +14,26 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from minsheng.clock import Clock, SystemClock
 from minsheng.domain import ChannelMapping, District, iso_week
 from minsheng.pii import mask_text
+from minsheng.textcheck import looks_mojibake
 
 CHANNELS = ("survey", "hotline", "platform", "meeting")
 TZ = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class IngestLimits:
+    """What counts as plausible: longer texts and times outside the range are quarantined."""
+
+    max_chars: int = 5000
+    earliest: date = date(2000, 1, 1)
+    future_tolerance: timedelta = timedelta(days=1)
 
 
 class UnreadableInput(Exception):
@@ -54,12 +65,20 @@ class FeedbackRecord:
         return iso_week(self.received_at)
 
     @property
+    def extra_json(self) -> str:
+        """Channel columns and answers in canonical JSON; empty when there are none."""
+        if not self.extra and not self.answers:
+            return ""
+        return json.dumps([self.extra, self.answers], ensure_ascii=False, sort_keys=True, default=str)
+
+    @property
     def content_hash(self) -> str:
-        payload = json.dumps(
-            [self.received_at.isoformat(), self.community, self.text, self.extra, self.answers],
-            ensure_ascii=False, sort_keys=True, default=str,
+        """md5 of time, community, text and channel columns: the same formula as the
+        warehouse loader's SQL (warehouse/store.py), which hashes bulk loads."""
+        payload = "\x1f".join(
+            (self.received_at.strftime("%Y-%m-%dT%H:%M:%S"), self.community, self.text, self.extra_json)
         )
-        return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+        return hashlib.md5(payload.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -154,81 +173,78 @@ def _local(dt: datetime) -> datetime:
 
 
 class _Context:
-    def __init__(self, channel: str, path: Path, mapping: ChannelMapping, district: District):
+    def __init__(self, channel: str, path: Path, mapping: ChannelMapping, district: District,
+                 clock: Clock | None = None, limits: IngestLimits | None = None):
         self.channel = channel
         self.path = path
         self.file = path.name
         self.mapping = mapping
         self.communities = district.community_by_name()
+        self.limits = limits or IngestLimits()
+        self.latest = (clock or SystemClock()).now() + self.limits.future_tolerance
 
     def reject(self, pos: str, reason: str, message: str, raw: object) -> Rejected:
         text = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False, default=str)
-        return Rejected(self.channel, self.file, pos, reason, message, mask_text(text)[:2000])
+        return Rejected(self.channel, self.file, pos, reason, mask_text(message), mask_text(text)[:65536])
 
     def community(self, value: object) -> str | None:
         return self.communities.get(str(value or "").strip())
 
+    def implausible(self, pos: str, received: datetime, text: str, raw: object) -> Rejected | None:
+        """The checks every channel shares after parsing: time range, length, mojibake."""
+        if received.date() < self.limits.earliest or received > self.latest:
+            return self.reject(pos, "implausible_time", f"time {received} is outside the plausible range", raw)
+        if len(text) > self.limits.max_chars:
+            return self.reject(pos, "text_too_long",
+                               f"text of {len(text)} characters (limit {self.limits.max_chars})", raw)
+        if text and looks_mojibake(text):
+            return self.reject(pos, "mojibake", "text looks mis-decoded", raw)
+        return None
 
-def _csv_rows(text: str, required: list[str], path: Path) -> tuple[list[str], Iterator[list[str]]]:
-    reader = csv.reader(io.StringIO(text, newline=""))
+
+def read_hotline(path: Path, mapping: ChannelMapping, district: District, *,
+                 clock: Clock | None = None, limits: IngestLimits | None = None) -> Iterator[Item]:
+    """Hotline work orders, CSV or .xlsx: one row per order. Validation runs over the whole
+    file at once (``minsheng.tabular``); this yields its result row by row."""
+    from minsheng.tabular import TabularError, read_tabular, validate_hotline
+
     try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration as exc:
-        raise UnreadableInput(f"{path.name}: empty file") from exc
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise UnreadableInput(f"{path.name}: missing columns {', '.join(missing)}")
-    return header, reader
+        v = validate_hotline(read_tabular(path, mapping.encoding), mapping, district,
+                             clock=clock, limits=limits or IngestLimits(), source=path.name)
+    except TabularError as exc:
+        raise UnreadableInput(str(exc)) from exc
+    for row in v.good.to_pylist():
+        contacts = {"caller_phone": row["caller_phone"]} if row["caller_phone"] else {}
+        yield FeedbackRecord("hotline", row["order_id"], row["received_at"], row["community"],
+                             row["text"], path.name, f"row {row['_row']}", contacts=contacts)
+    for row in v.rejected.to_pylist():
+        pos = f"row {row['_row']}" if row["_row"] is not None else "row ?"
+        yield Rejected("hotline", path.name, pos, row["reason"], row["message"], row["payload"])
 
 
-def read_hotline(path: Path, mapping: ChannelMapping, district: District) -> Iterator[Item]:
-    """Hotline work orders: one CSV row per order."""
-    ctx = _Context("hotline", path, mapping, district)
+def read_platform(path: Path, mapping: ChannelMapping, district: District, *,
+                  clock: Clock | None = None, limits: IngestLimits | None = None) -> Iterator[Item]:
+    """Online-platform messages: JSON Lines, or one JSON array of messages."""
+    ctx = _Context("platform", path, mapping, district, clock, limits)
     f = mapping.fields
-    header, rows = _csv_rows(read_text(path, mapping.encoding), list(f.values()), path)
-    idx = {name: header.index(col) for name, col in f.items()}
-    for line_no, row in enumerate(rows, start=2):
-        pos = f"line {line_no}"
-        if len(row) != len(header):
-            yield ctx.reject(pos, "ragged_row", f"{len(row)} fields, header has {len(header)}", ",".join(row))
-            continue
-        get = {name: row[i].strip() for name, i in idx.items()}
-        if not get["order_id"]:
-            yield ctx.reject(pos, "missing_key", "empty order id", get)
-            continue
-        community = ctx.community(get["community"])
-        if community is None:
-            yield ctx.reject(pos, "unknown_community", f"unknown community {get['community']!r}", get)
-            continue
+    text = read_text(path, mapping.encoding).lstrip("\ufeff")
+    if text.lstrip().startswith("["):
         try:
-            received = parse_time(get["received_at"], mapping.time_formats)
-        except ValueError as exc:
-            yield ctx.reject(pos, "bad_time", str(exc), get)
-            continue
-        text = mask_text(get["text"])
-        if not text:
-            yield ctx.reject(pos, "empty_text", "empty transcript", get)
-            continue
-        contacts = {"caller_phone": get["caller_phone"]} if get.get("caller_phone") else {}
-        yield FeedbackRecord("hotline", get["order_id"], received, community, text, ctx.file, pos,
-                             contacts=contacts)
-
-
-def read_platform(path: Path, mapping: ChannelMapping, district: District) -> Iterator[Item]:
-    """Online-platform messages: JSON Lines, one message per line."""
-    ctx = _Context("platform", path, mapping, district)
-    f = mapping.fields
-    for line_no, line in enumerate(read_text(path, mapping.encoding).splitlines(), start=1):
-        if not line.strip():
-            continue
-        pos = f"line {line_no}"
-        try:
-            obj = json.loads(line)
+            entries = [(f"item {n}", obj, None) for n, obj in enumerate(json.loads(text), start=1)]
         except json.JSONDecodeError as exc:
-            yield ctx.reject(pos, "bad_json", exc.msg, line)
-            continue
-        if not isinstance(obj, dict):
-            yield ctx.reject(pos, "bad_json", "not an object", line)
+            raise UnreadableInput(f"{path.name}: not a JSON array: {exc.msg} at line {exc.lineno}") from exc
+    else:
+        entries = []
+        for line_no, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                entries.append((f"line {line_no}", json.loads(line), None))
+            except json.JSONDecodeError as exc:
+                entries.append((f"line {line_no}", line, exc.msg))
+    for pos, obj, error in entries:
+        if error is not None or not isinstance(obj, dict):
+            yield ctx.reject(pos, "bad_json", error or "not an object", obj)
             continue
         get = {name: obj.get(col) for name, col in f.items()}
         if not get.get("message_id"):
@@ -243,37 +259,63 @@ def read_platform(path: Path, mapping: ChannelMapping, district: District) -> It
         except ValueError as exc:
             yield ctx.reject(pos, "bad_time", str(exc), obj)
             continue
-        text = mask_text(str(get.get("text") or "").strip())
-        if not text:
+        body = mask_text(str(get.get("text") or "").strip())
+        if not body:
             yield ctx.reject(pos, "empty_text", "empty message", obj)
+            continue
+        if bad := ctx.implausible(pos, received, body, obj):
+            yield bad
             continue
         user = str(get.get("user") or "")
         extra = {
             "title": mask_text(str(get.get("title") or "")),
             "user_hash": hashlib.sha256(user.encode()).hexdigest()[:16] if user else None,
         }
-        yield FeedbackRecord("platform", str(get["message_id"]), received, community, text,
+        yield FeedbackRecord("platform", str(get["message_id"]), received, community, body,
                              ctx.file, pos, extra=extra)
 
 
-_LIST_ITEM = re.compile(r"^\s*(?:\d+[.、)）]|[-*•])\s*(.+?)\s*$", re.M)
-_HEADING = re.compile(r"^#{1,6}\s*(.+?)\s*$", re.M)
+def meeting_text(path: Path, encoding: str | None = None) -> str:
+    """The text of a meeting note: Markdown or plain text as is; a .docx rendered as
+    Markdown (headings as ``##``, list paragraphs as ``1.``) so that one parser serves all."""
+    if path.suffix.lower() != ".docx":
+        return read_text(path, encoding).lstrip("\ufeff")
+    import docx  # python-docx
+
+    try:
+        document = docx.Document(str(path))
+    except Exception as exc:  # a broken zip or not a Word file
+        raise UnreadableInput(f"{path.name}: cannot open as .docx: {exc}") from exc
+    lines = []
+    for para in document.paragraphs:
+        body = para.text.strip()
+        if not body:
+            continue
+        style = (para.style.name if para.style is not None else "").lower()
+        numbered = para._p.pPr is not None and para._p.pPr.numPr is not None
+        if style.startswith(("heading", "title")):
+            lines += ["", f"## {body}", ""]
+        elif numbered or "list" in style:
+            lines.append(f"1. {body}")
+        else:
+            lines += [body, ""]
+    return "\n".join(lines) + "\n"
 
 
-def read_meeting(path: Path, mapping: ChannelMapping, district: District) -> Iterator[Item]:
-    """Mutual-aid meeting notes: a header block, then the demands as a list under a
-    heading containing 诉求 (or 需求). Each list item is one record keyed by the file hash
-    and its character span."""
-    ctx = _Context("meeting", path, mapping, district)
+def read_meeting(path: Path, mapping: ChannelMapping, district: District, *,
+                 clock: Clock | None = None, limits: IngestLimits | None = None) -> Iterator[Item]:
+    """Mutual-aid meeting notes (.md, .txt, .docx): a header block, then the demands as a
+    list after a heading (or a short line) that names 诉求 or 需求. Each list item is one
+    record, keyed by the file's hash and the item's character span in the note's text."""
+    ctx = _Context("meeting", path, mapping, district, clock, limits)
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise UnreadableInput(f"cannot read {path}: {exc.strerror}") from exc
-    text = decode_bytes(raw, mapping.encoding)[0]
+    text = meeting_text(path, mapping.encoding)
     sha = hashlib.sha256(raw).hexdigest()
-    labels = mapping.header_labels
     header = {}
-    for name, label in labels.items():
+    for name, label in mapping.header_labels.items():
         m = re.search(rf"^{re.escape(label)}\s*[:：]\s*(.+?)\s*$", text, re.M)
         header[name] = m.group(1) if m else ""
     community = ctx.community(header.get("community"))
@@ -285,49 +327,89 @@ def read_meeting(path: Path, mapping: ChannelMapping, district: District) -> Ite
     except ValueError as exc:
         yield ctx.reject("header", "bad_time", str(exc), text[:500])
         return
-    section = _demand_section(text)
-    if section is None:
-        yield ctx.reject("body", "no_demands", "no 诉求/需求 section with a list", text[:500])
+    items = demand_list_items(text)
+    if not items:
+        yield ctx.reject("body", "no_demands", "no list after a 诉求/需求 heading", text[:500])
         return
-    start, end = section
-    n = 0
-    for m in _LIST_ITEM.finditer(text, start, end):
-        item = m.group(1)
-        n += 1
-        span = (m.start(1), m.end(1))
-        pos = f"chars {span[0]}-{span[1]}"
+    # Meetings are held in the afternoon; noon keeps event time inside the meeting day.
+    received = day.replace(hour=12)
+    for n, (start, end) in enumerate(items, start=1):
+        pos = f"chars {start}-{end}"
+        item = re.sub(r"\s*\n\s*", "", text[start:end])
         masked = mask_text(item)
         if not masked:
             yield ctx.reject(pos, "empty_text", "empty item", item)
             continue
+        if bad := ctx.implausible(pos, received, masked, item):
+            yield bad
+            continue
         extra = {
             "file_sha256": sha, "meeting_date": day.date(), "group_name": header.get("group") or None,
-            "item_no": n, "span_start": span[0], "span_end": span[1],
+            "item_no": n, "span_start": start, "span_end": end,
         }
-        # Meetings are held in the afternoon; noon keeps event time inside the meeting day.
-        yield FeedbackRecord("meeting", f"{sha[:16]}:{span[0]}-{span[1]}", day.replace(hour=12),
-                             community, masked, ctx.file, pos, extra=extra)
+        yield FeedbackRecord("meeting", f"{sha[:16]}:{start}-{end}", received, community, masked,
+                             ctx.file, pos, extra=extra)
 
 
-def _demand_section(text: str) -> tuple[int, int] | None:
-    headings = list(_HEADING.finditer(text))
-    for i, h in enumerate(headings):
-        if "诉求" in h.group(1) or "需求" in h.group(1):
-            end = headings[i + 1].start() if i + 1 < len(headings) else len(text)
-            return h.end(), end
-    return None
+def demand_list_items(text: str) -> list[tuple[int, int]]:
+    """Character spans of the list items under the first block that names 诉求/需求,
+    parsed with markdown-it (CommonMark)."""
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark").parse(text)
+    starts = [0]
+    for line in text.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    spans: list[tuple[int, int]] = []
+    in_section = False
+    depth = 0
+    for i, tok in enumerate(tokens):
+        if tok.type in ("heading_open", "paragraph_open") and depth == 0:
+            inline = tokens[i + 1].content if i + 1 < len(tokens) else ""
+            names_demands = ("诉求" in inline or "需求" in inline) and len(inline) <= 20
+            if tok.type == "heading_open" or names_demands:
+                if spans:
+                    break
+                in_section = names_demands
+        elif tok.type in ("bullet_list_open", "ordered_list_open"):
+            depth += 1
+        elif tok.type in ("bullet_list_close", "ordered_list_close"):
+            depth -= 1
+        elif tok.type == "inline" and in_section and depth == 1 and tok.map:
+            first, last = tok.map
+            first_line = tok.content.split("\n", 1)[0]
+            start = text.find(first_line, starts[first])
+            end = starts[last] if last < len(starts) else len(text)
+            while end > start and text[end - 1].isspace():
+                end -= 1
+            spans.append((start, end))
+    return spans
 
 
 _POLARITY = {"赞成": 1, "满意": 1, "一般": 0, "不赞成": -1, "不满意": -1}
 
 
-def read_survey(path: Path, mapping: ChannelMapping, district: District) -> Iterator[Item]:
+def read_survey(path: Path, mapping: ChannelMapping, district: District, *,
+                clock: Clock | None = None, limits: IngestLimits | None = None) -> Iterator[Item]:
     """Questionnaire export: one row per returned questionnaire. Invalid questionnaires are
     rejected; valid ones carry their Likert answers and the open answer as text (which may be
     empty: such a record feeds the satisfaction table but is no demand)."""
-    ctx = _Context("survey", path, mapping, district)
+    from minsheng.tabular import TabularError, read_tabular
+
+    ctx = _Context("survey", path, mapping, district, clock, limits)
     f = mapping.fields
-    header, rows = _csv_rows(read_text(path, mapping.encoding), list(f.values()), path)
+    try:
+        inp = read_tabular(path, mapping.encoding)
+    except TabularError as exc:
+        raise UnreadableInput(str(exc)) from exc
+    header = [c for c in inp.table.column_names if c != "_row"]
+    missing = [c for c in f.values() if c not in header]
+    if missing:
+        raise UnreadableInput(f"{path.name}: missing columns {', '.join(missing)}")
+    for n, raw in inp.ragged:
+        yield ctx.reject(f"row {n}", "ragged_row", "fields do not match the header", raw)
+    numbers = inp.table["_row"].to_pylist()
+    rows = zip(*(inp.table[c].to_pylist() for c in header), strict=True)
     idx = {name: header.index(col) for name, col in f.items()}
     items = district.survey.items
     item_cols: list[int] = []
@@ -338,11 +420,8 @@ def read_survey(path: Path, mapping: ChannelMapping, district: District) -> Iter
             raise UnreadableInput(f"{path.name}: no column for survey item {item.code} ({prefix}…)")
         item_cols.append(col)
     max_blank = district.survey.max_blank_items
-    for line_no, row in enumerate(rows, start=2):
-        pos = f"line {line_no}"
-        if len(row) != len(header):
-            yield ctx.reject(pos, "ragged_row", f"{len(row)} fields, header has {len(header)}", ",".join(row))
-            continue
+    for row_no, row in zip(numbers, rows, strict=True):
+        pos = f"row {row_no}"
         get = {name: row[i].strip() for name, i in idx.items()}
         if not get["response_id"]:
             yield ctx.reject(pos, "missing_key", "empty response id", get)
@@ -377,6 +456,9 @@ def read_survey(path: Path, mapping: ChannelMapping, district: District) -> Iter
         open_answer = mask_text(get.get("open_answer", ""))
         if open_answer in {"无", "没有", "暂无", "无意见", "/", "-"}:
             open_answer = ""
+        if bad := ctx.implausible(pos, received, open_answer, get):
+            yield bad
+            continue
         extra = {"respondent_type": get["respondent_type"]}
         yield FeedbackRecord("survey", get["response_id"], received, community, open_answer,
                              ctx.file, pos, extra=extra, answers=tuple(answers))
@@ -390,10 +472,10 @@ READERS = {
 }
 
 PATTERNS = {
-    "survey": ("survey/*.csv",),
-    "hotline": ("hotline/*.csv",),
-    "platform": ("platform/*.jsonl",),
-    "meeting": ("meetings/*.md", "meetings/*.txt"),
+    "survey": ("survey/*.csv", "survey/*.xlsx"),
+    "hotline": ("hotline/*.csv", "hotline/*.xlsx"),
+    "platform": ("platform/*.jsonl", "platform/*.json"),
+    "meeting": ("meetings/*.md", "meetings/*.txt", "meetings/*.docx"),
 }
 
 

@@ -9,6 +9,7 @@ time: call :func:`load_settings`.
 from __future__ import annotations
 
 import os
+from datetime import date, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -18,6 +19,7 @@ from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from minsheng.domain import ChannelMappings, District, Taxonomy
+from minsheng.ingest import IngestLimits
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_DIR = PROJECT_ROOT / "configs"
@@ -44,6 +46,15 @@ class ClassifierSettings(BaseModel):
 class PipelineSettings(BaseModel):
     runner: str = "FnApiRunner"
     batch_size: int = 256
+
+
+class IngestSettings(BaseModel):
+    max_chars: int = 5000
+    earliest: date = date(2000, 1, 1)
+    future_tolerance_hours: int = 24
+
+    def limits(self) -> IngestLimits:
+        return IngestLimits(self.max_chars, self.earliest, timedelta(hours=self.future_tolerance_hours))
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -78,6 +89,7 @@ class Settings(BaseSettings):
     embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
     classifier: ClassifierSettings = Field(default_factory=ClassifierSettings)
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -39,8 +39,9 @@ def test_hotline_good_and_bad_rows(tmp_path, settings):
     assert good[0].community == "C03" and good[0].week == "2026-W45"
     assert good[0].contacts == {"caller_phone": "13812345678"}
     assert "13812345678" not in good[0].text
-    assert bad == {"line 3": "bad_time", "line 4": "unknown_community", "line 5": "ragged_row",
-                   "line 6": "missing_key", "line 7": "empty_text"}
+    # positions are CSV record numbers, the header being row 1
+    assert bad == {"row 3": "bad_time", "row 4": "unknown_community", "row 5": "ragged_row",
+                   "row 6": "missing_key", "row 7": "empty_text"}
 
 
 def test_hotline_text_phone_is_masked_in_record_and_quarantine(tmp_path, settings):
@@ -145,4 +146,4 @@ def test_survey_validity_and_answers(tmp_path, settings):
     assert len(good[0].answers) == 11 and good[0].answers[0][3] == 1
     assert sum(a[2] is None for a in good[1].answers) == 3
     assert {i.source_pos: i.reason for i in items if isinstance(i, Rejected)} == {
-        "line 3": "invalid_questionnaire", "line 4": "invalid_questionnaire"}
+        "row 3": "invalid_questionnaire", "row 4": "invalid_questionnaire"}

@@ -13,28 +13,19 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from minsheng.ingest import FeedbackRecord, Rejected
+from minsheng.clock import Clock
+from minsheng.domain import ChannelMapping, District
+from minsheng.ingest import READERS, FeedbackRecord, IngestLimits, Rejected, UnreadableInput
+from minsheng.tabular import TabularError, ValidatedHotline, read_tabular, validate_hotline
+from warehouse.sql import read_sql, sql_files  # noqa: F401  (re-exported)
 
-SQL_ROOT = Path(str(resources.files("warehouse")))
-
-
-def sql_files(kind: str) -> list[Path]:
-    return sorted((SQL_ROOT / kind).glob("*.sql"))
-
-
-def read_sql(kind: str, name: str) -> str:
-    path = SQL_ROOT / kind / f"{name}.sql"
-    if not path.exists():
-        known = ", ".join(p.stem for p in sql_files(kind))
-        raise KeyError(f"no {kind} named {name!r}; known: {known}")
-    return path.read_text(encoding="utf-8")
 
 
 def connect(db: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -66,7 +57,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def table_rows(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    return con.execute(f"select count(*) from {table}").fetchone()[0]
+    return con.execute(f"select count(*) from {table}").fetchall()[0][0]
 
 
 # --- loading ------------------------------------------------------------------------------
@@ -95,118 +86,212 @@ _RAW_KEY = {
     "survey": ("raw_survey", "response_id"),
 }
 
-
-def _raw_row(rec: FeedbackRecord, now: datetime) -> dict[str, Any]:
-    key_col = _RAW_KEY[rec.channel][1]
-    base = {
-        key_col: rec.key, "received_at": rec.received_at, "community": rec.community,
-        "content_hash": rec.content_hash, "source_file": rec.source_file,
-        "source_pos": rec.source_pos, "ingested_at": now,
-    }
-    if rec.channel == "survey":
-        base["open_answer"] = rec.text or None
-        base["respondent_type"] = rec.extra["respondent_type"]
-    else:
-        base["text"] = rec.text
-        base.update(rec.extra)
-    return base
+# channel columns of each raw table beyond the common ones
+_RAW_EXTRA = {
+    "hotline": [],
+    "platform": ["user_hash", "title"],
+    "meeting": ["file_sha256", "meeting_date", "group_name", "item_no", "span_start", "span_end"],
+    "survey": ["respondent_type"],
+}
 
 
-def _upsert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    arrow = pa.Table.from_pylist(rows)
-    con.register("_staged", arrow)
-    try:
-        cols = ", ".join(arrow.column_names)
-        con.execute(f"insert or replace into {table} ({cols}) select {cols} from _staged")
-    finally:
-        con.unregister("_staged")
+@dataclass
+class ChannelBatch:
+    """One input file's output, as Arrow: ``records`` has key, received_at, community, text,
+    extra_json, source_pos, _ord (input order) and the channel's raw columns; ``contacts``
+    has key, field, value; ``answers`` (survey) has key, item_code, item_name, answer,
+    polarity; ``rejected`` has source_pos, reason, message, payload."""
+
+    channel: str
+    source_file: str
+    records: pa.Table
+    rejected: pa.Table
+    contacts: pa.Table | None = None
+    answers: pa.Table | None = None
 
 
-def load_items(
-    con: duckdb.DuckDBPyConnection, channel: str, items: Iterable[FeedbackRecord | Rejected]
-) -> LoadCounts:
-    """Load one channel's records and rejections in one transaction.
+REJECTED_SCHEMA = pa.schema([("source_pos", pa.string()), ("reason", pa.string()),
+                             ("message", pa.string()), ("payload", pa.string())])
 
-    A record whose key and content hash are already in the warehouse is a duplicate and adds
-    nothing; same key with new content supersedes the old row. Rejections go to quarantine,
-    keyed so that a re-run adds nothing.
-    """
-    counts = LoadCounts()
-    records: dict[str, FeedbackRecord] = {}
-    rejected: dict[str, Rejected] = {}
+
+def batch_from_items(channel: str, source_file: str, items: Iterable[FeedbackRecord | Rejected]) -> ChannelBatch:
+    """Records and rejections from a row-wise adapter, as a batch."""
+    records, rejected = [], []
     for item in items:
-        counts.read += 1
-        if isinstance(item, Rejected):
-            rejected[item.quarantine_id] = item
-        else:
-            records[item.key] = item  # a key repeated inside one input: the last one wins
+        (rejected if isinstance(item, Rejected) else records).append(item)
+    rows = []
+    for n, r in enumerate(records):
+        row = {"key": r.key, "received_at": r.received_at, "community": r.community, "text": r.text,
+               "extra_json": r.extra_json, "source_pos": r.source_pos, "_ord": n}
+        row.update({k: r.extra.get(k) for k in _RAW_EXTRA[channel]})
+        rows.append(row)
+    contacts = [{"key": r.key, "field": k, "value": v} for r in records for k, v in r.contacts.items()]
+    answers = [{"key": r.key, "item_code": c, "item_name": nm, "answer": a, "polarity": p}
+               for r in records for c, nm, a, p in r.answers]
+    return ChannelBatch(
+        channel, source_file, pa.Table.from_pylist(rows, schema=_records_schema(channel)),
+        pa.Table.from_pylist([{"source_pos": q.source_pos, "reason": q.reason, "message": q.message,
+                               "payload": q.raw} for q in rejected], schema=REJECTED_SCHEMA),
+        pa.Table.from_pylist(contacts) if contacts else None,
+        pa.Table.from_pylist(answers) if answers else None,
+    )
+
+
+def _records_schema(channel: str) -> pa.Schema:
+    types = {"user_hash": pa.string(), "title": pa.string(), "file_sha256": pa.string(),
+             "meeting_date": pa.date32(), "group_name": pa.string(), "item_no": pa.int64(),
+             "span_start": pa.int64(), "span_end": pa.int64(), "respondent_type": pa.string()}
+    return pa.schema([("key", pa.string()), ("received_at", pa.timestamp("us")),
+                      ("community", pa.string()), ("text", pa.string()),
+                      ("extra_json", pa.string()), ("source_pos", pa.string()), ("_ord", pa.int64())]
+                     + [(c, types[c]) for c in _RAW_EXTRA[channel]])
+
+
+def batch_from_hotline(v: ValidatedHotline, source_file: str) -> ChannelBatch:
+    """A validated hotline file (``minsheng.tabular``) as a batch, without leaving Arrow."""
+    good = v.good
+    n = good.num_rows
+    records = pa.table({
+        "key": good["order_id"], "received_at": good["received_at"].cast(pa.timestamp("us")),
+        "community": good["community"], "text": good["text"],
+        "extra_json": pa.array([""] * n, pa.string()),
+        "source_pos": pc.binary_join_element_wise("row ", pc.cast(good["_row"], pa.string()), ""),
+        "_ord": pa.array(range(n), pa.int64()),
+    })
+    contacts = pa.table({"key": good["order_id"], "field": pa.array(["caller_phone"] * n, pa.string()),
+                         "value": good["caller_phone"]})
+    rej = v.rejected
+    rejected = pa.table({
+        "source_pos": pc.binary_join_element_wise(
+            "row ", pc.fill_null(pc.cast(rej["_row"], pa.string()), "?"), ""),
+        "reason": rej["reason"], "message": rej["message"], "payload": rej["payload"],
+    })
+    return ChannelBatch("hotline", source_file, records, rejected, contacts=contacts)
+
+
+def read_batch(
+    channel: str, path: Path, mapping: ChannelMapping, district: District, *,
+    clock: Clock | None = None, limits: IngestLimits | None = None,
+) -> ChannelBatch:
+    """Read and validate one input file of a channel. The hotline, the channel that grows to
+    megacity volume, stays in Arrow end to end; the others go through their row adapters."""
+    if channel == "hotline":
+        try:
+            v = validate_hotline(read_tabular(path, mapping.encoding), mapping, district,
+                                 clock=clock, limits=limits or IngestLimits(), source=path.name)
+        except TabularError as exc:
+            raise UnreadableInput(str(exc)) from exc
+        return batch_from_hotline(v, path.name)
+    items = READERS[channel](path, mapping, district, clock=clock, limits=limits)
+    return batch_from_items(channel, path.name, items)
+
+
+def load_batch(con: duckdb.DuckDBPyConnection, batch: ChannelBatch) -> LoadCounts:
+    """Load one file's batch in one transaction.
+
+    Within the file the last row of a key wins. A key already in the warehouse with the
+    same content hash is a duplicate and adds nothing; with a new hash it supersedes the old
+    row, which moves to ``raw_history``. Rejections go to quarantine, keyed by file,
+    position and reason, so a re-run adds nothing.
+    """
+    channel = batch.channel
     table, key_col = _RAW_KEY[channel]
-    existing = dict(
-        con.execute(
-            f"select {key_col}, content_hash from {table} where {key_col} in "
-            "(select unnest($keys))", {"keys": list(records)}
-        ).fetchall()
-    ) if records else {}
-    new = []
-    for key, rec in records.items():
-        old = existing.get(key)
-        if old == rec.content_hash:
-            counts.duplicate += 1
-        else:
-            counts.superseded += old is not None
-            counts.loaded += old is None
-            new.append(rec)
-    counts.duplicate += (counts.read - len(rejected)) - len(records)
-    counts.quarantined = len(rejected)
-    now = datetime.now().replace(microsecond=0)
-    con.execute("begin transaction")
+    extra_cols = _RAW_EXTRA[channel]
+    text_col = "open_answer" if channel == "survey" else "text"
+    con.register("_batch", batch.records)
+    con.register("_rejected", batch.rejected)
     try:
-        _upsert(con, table, [_raw_row(r, now) for r in new])
-        _upsert(con, "feedback", [
-            {
-                "feedback_id": r.feedback_id, "channel": r.channel, "received_at": r.received_at,
-                "week": r.week, "community": r.community, "text": r.text,
-                "content_hash": r.content_hash, "source_file": r.source_file,
-                "source_pos": r.source_pos, "ingested_at": now,
-            }
-            for r in new if r.text
-        ])
-        if channel == "survey":
-            _upsert(con, "survey_answers", [
-                {"response_id": r.key, "item_code": code, "item_name": name,
-                 "answer": answer, "polarity": polarity}
-                for r in new for code, name, answer, polarity in r.answers
-            ])
-        _upsert(con, "pii.contacts", [
-            {"record_id": r.feedback_id, "field": k, "value": v}
-            for r in new for k, v in r.contacts.items()
-        ])
-        fresh = [q for qid, q in rejected.items()]
-        _upsert_quarantine(con, fresh, now)
+        con.execute("begin transaction")
+        con.execute("""
+            create or replace temp table _in as
+            select *, md5(concat_ws(chr(31), strftime(received_at, '%Y-%m-%dT%H:%M:%S'),
+                                    community, text, extra_json)) as content_hash
+            from _batch
+            qualify row_number() over (partition by key order by _ord desc) = 1
+        """)
+        loaded, duplicate, superseded = con.execute(f"""
+            select count(*) filter (where e.{key_col} is null),
+                   count(*) filter (where e.content_hash = i.content_hash),
+                   count(*) filter (where e.content_hash <> i.content_hash)
+            from _in as i left join {table} as e on e.{key_col} = i.key
+        """).fetchall()[0]
+        con.execute(f"""
+            insert or ignore into raw_history
+            select '{channel}', e.{key_col}, e.content_hash, to_json(e)::varchar, e.ingested_at, now()::timestamp
+            from {table} as e join _in as i on e.{key_col} = i.key
+            where e.content_hash <> i.content_hash
+        """)
+        con.execute(f"""
+            create or replace temp table _new as
+            select i.* from _in as i left join {table} as e on e.{key_col} = i.key
+            where e.{key_col} is null or e.content_hash <> i.content_hash
+        """)
+        cols = ", ".join(extra_cols)
+        sel = ", ".join(f"n.{c}" for c in extra_cols)
+        text_value = "nullif(n.text, '')" if channel == "survey" else "n.text"
+        con.execute(f"""
+            insert or replace into {table}
+                ({key_col}, received_at, community, {text_col}, content_hash, source_file,
+                 source_pos, ingested_at{', ' + cols if cols else ''})
+            select n.key, n.received_at, n.community, {text_value}, n.content_hash, $file,
+                   n.source_pos, now()::timestamp{', ' + sel if sel else ''}
+            from _new as n
+        """, {"file": batch.source_file})
+        # a corrected survey may have dropped its open answer: its feedback row goes too
+        con.execute("delete from feedback where feedback_id in (select $ch || ':' || key from _new)",
+                    {"ch": channel})
+        con.execute("""
+            insert into feedback
+            select $ch || ':' || key, $ch, received_at, strftime(received_at, '%G-W%V'), community,
+                   text, content_hash, $file, source_pos, now()::timestamp
+            from _new where text <> ''
+        """, {"ch": channel, "file": batch.source_file})
+        if batch.answers is not None:
+            con.register("_answers", batch.answers)
+            con.execute("""
+                insert or replace into survey_answers
+                select key, item_code, item_name, answer, polarity from _answers
+                where key in (select key from _new)
+            """)
+            con.unregister("_answers")
+        if batch.contacts is not None:
+            con.register("_contacts", batch.contacts)
+            con.execute("""
+                insert or replace into pii.contacts
+                select $ch || ':' || key, field, value from _contacts
+                where key in (select key from _new) and value <> ''
+            """, {"ch": channel})
+            con.unregister("_contacts")
+        con.execute("""
+            insert or ignore into quarantine
+                (quarantine_id, channel, source_file, source_pos, reason, message, raw_payload, first_seen)
+            select md5(concat_ws('|', $ch, $file, source_pos, reason)), $ch, $file, source_pos,
+                   reason, message, payload, now()::timestamp
+            from _rejected
+        """, {"ch": channel, "file": batch.source_file})
+        con.execute("drop table _in")
+        con.execute("drop table _new")
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
-    return counts
-
-
-def _upsert_quarantine(con: duckdb.DuckDBPyConnection, rows: list[Rejected], now: datetime) -> None:
-    if not rows:
-        return
-    arrow = pa.Table.from_pylist([
-        {"quarantine_id": q.quarantine_id, "channel": q.channel, "source_file": q.source_file,
-         "source_pos": q.source_pos, "reason": q.reason, "message": q.message,
-         "raw_payload": q.raw, "first_seen": now}
-        for q in rows
-    ])
-    con.register("_staged", arrow)
-    try:
-        cols = ", ".join(arrow.column_names)
-        con.execute(f"insert or ignore into quarantine ({cols}) select {cols} from _staged")
     finally:
-        con.unregister("_staged")
+        con.unregister("_batch")
+        con.unregister("_rejected")
+    read = batch.records.num_rows + batch.rejected.num_rows
+    quarantined = batch.rejected.num_rows
+    return LoadCounts(read=read, loaded=loaded, duplicate=duplicate + (batch.records.num_rows - loaded - duplicate - superseded),
+                      superseded=superseded, quarantined=quarantined)
+
+
+def load_items(
+    con: duckdb.DuckDBPyConnection, channel: str, items: Iterable[FeedbackRecord | Rejected],
+    source_file: str = "",
+) -> LoadCounts:
+    """Load a row-wise adapter's output (see :func:`load_batch`)."""
+    items = list(items)
+    source = source_file or next((i.source_file for i in items), "")
+    return load_batch(con, batch_from_items(channel, source, items))
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -247,7 +332,7 @@ def run_query(db: Path, sql: str, params: dict[str, Any] | None = None) -> Query
 def run_checks(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Run every data check; returns the number of offending rows per check."""
     return {
-        p.stem: con.execute(f"select count(*) from ({p.read_text(encoding='utf-8')})").fetchone()[0]
+        p.stem: con.execute(f"select count(*) from ({p.read_text(encoding='utf-8')})").fetchall()[0][0]
         for p in sql_files("checks")
     }
 
@@ -278,7 +363,7 @@ def export_unprocessed(con: duckdb.DuckDBPyConnection, path: Path) -> int:
         order by f.feedback_id
     """
     con.execute(f"copy ({sql}) to '{path}' (format parquet)")
-    return con.execute(f"select count(*) from read_parquet('{path}')").fetchone()[0]
+    return con.execute(f"select count(*) from read_parquet('{path}')").fetchall()[0][0]
 
 
 def merge_staged(con: duckdb.DuckDBPyConnection, run_dir: Path) -> dict[str, int]:
@@ -308,7 +393,7 @@ def merge_staged(con: duckdb.DuckDBPyConnection, run_dir: Path) -> dict[str, int
                        model_version, now()::timestamp
                 from _items
             """)
-            n_items = con.execute("select count(*) from _items").fetchone()[0]
+            n_items = con.execute("select count(*) from _items").fetchall()[0][0]
             con.execute("drop table _items")
         n_dead = 0
         if dead:
@@ -321,7 +406,7 @@ def merge_staged(con: duckdb.DuckDBPyConnection, run_dir: Path) -> dict[str, int
             """, {"files": [str(p) for p in dead]})
             n_dead = con.execute(
                 "select count(*) from read_parquet($files)", {"files": [str(p) for p in dead]}
-            ).fetchone()[0]
+            ).fetchall()[0][0]
         con.execute("commit")
     except Exception:
         con.execute("rollback")

@@ -1,0 +1,247 @@
+"""Tabular exports read whole into Arrow, and the hotline channel validated in one pass.
+
+Per-row Python does not keep up with a megacity hotline, so the hotline adapter reads a file
+with Arrow's multi-threaded CSV reader (or openpyxl for .xlsx), validates every row at once in
+DuckDB (``warehouse/ingest/validate_hotline.sql``), and masks only the texts that Arrow's
+prefilter flags. ``minsheng.ingest.read_hotline`` and the bulk loader share this code.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pv
+
+from minsheng.clock import Clock, SystemClock
+from minsheng.domain import ChannelMapping, District
+from minsheng.ingest import IngestLimits
+from minsheng.pii import mask_array, mask_text
+from minsheng.textcheck import mojibake_flags
+from warehouse.sql import read_sql
+
+SAMPLE = 1 << 16
+
+
+class TabularError(Exception):
+    """The file as a whole cannot be read as a table."""
+
+
+@dataclass
+class TabularInput:
+    """All columns as strings, plus ``_row``: the CSV record number (header = 1) or the
+    worksheet row. ``ragged`` holds rows that do not fit the header: (row, raw text)."""
+
+    table: pa.Table
+    ragged: list[tuple[int | None, str]]
+    encoding: str
+
+
+def sniff_encoding(sample: bytes, preferred: str | None) -> str:
+    """BOM first; then strict UTF-8 (a cut multi-byte character at the end of the sample is
+    allowed); then the channel's declared encoding; then GB18030."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if sample[:200].count(b"\x00") > 40:  # UTF-16 without a BOM
+        return "utf-16-le" if sample[1:2] == b"\x00" else "utf-16-be"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    for enc in dict.fromkeys([preferred or "gb18030", "gb18030"]):
+        try:
+            codecs.getincrementaldecoder(enc)().decode(sample, final=False)
+            return enc
+        except (UnicodeDecodeError, LookupError):
+            continue
+    raise TabularError("not decodable as UTF-8, UTF-16 or GB18030")
+
+
+def _read_csv(path: Path, preferred: str | None) -> TabularInput:
+    with path.open("rb") as fh:
+        sample = fh.read(SAMPLE)
+    if not sample.strip():
+        raise TabularError(f"{path.name}: empty file")
+    encoding = sniff_encoding(sample, preferred)
+    first_line = sample.decode(encoding, errors="ignore").lstrip("\ufeff").split("\n", 1)[0]
+    # Excel's "Unicode text" export is UTF-16 with tabs
+    delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
+    pyarrow_encoding = "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
+
+    def attempt(threads: bool) -> tuple[pa.Table, list[tuple[int | None, str]]]:
+        ragged: list[tuple[int | None, str]] = []
+
+        def on_invalid(row: pv.InvalidRow) -> str:
+            ragged.append((row.number, row.text))
+            return "skip"
+
+        table = pv.read_csv(
+            path,
+            read_options=pv.ReadOptions(encoding=pyarrow_encoding, use_threads=threads,
+                                        block_size=1 << 22),
+            parse_options=pv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
+                                          invalid_row_handler=on_invalid),
+            convert_options=pv.ConvertOptions(
+                column_types=_all_strings(first_line, delimiter), strings_can_be_null=False,
+            ),
+        )
+        return table, ragged
+
+    try:
+        table, ragged = attempt(threads=True)
+        if ragged:  # row numbers are only known to the single-threaded reader
+            table, ragged = attempt(threads=False)
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise TabularError(f"{path.name}: cannot parse as CSV ({encoding}): {exc}") from exc
+    bad = {n for n, _ in ragged if n is not None}
+    rows, n = [], 2
+    for _ in range(table.num_rows):
+        while n in bad:
+            n += 1
+        rows.append(n)
+        n += 1
+    table = table.rename_columns([c.strip().lstrip("\ufeff") for c in table.column_names])
+    return TabularInput(table.append_column("_row", pa.array(rows, pa.int64())), ragged, encoding)
+
+
+def _all_strings(first_line: str, delimiter: str) -> dict[str, pa.DataType]:
+    header = next(csv.reader([first_line.lstrip("\ufeff")], delimiter=delimiter))
+    return {h: pa.string() for h in header}
+
+
+def _read_xlsx(path: Path) -> TabularInput:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a broken zip
+        raise TabularError(f"{path.name}: cannot open as .xlsx: {exc}") from exc
+    sheet = book.worksheets[0]
+    rows = sheet.iter_rows(values_only=True)
+    try:
+        header = [str(h).strip() if h is not None else "" for h in next(rows)]
+    except StopIteration as exc:
+        raise TabularError(f"{path.name}: empty worksheet") from exc
+    columns: list[list[str]] = [[] for _ in header]
+    numbers, ragged = [], []
+    for n, row in enumerate(rows, start=2):
+        cells = list(row)
+        while cells and cells[-1] is None and len(cells) > len(header):
+            cells.pop()
+        if len(cells) > len(header):
+            ragged.append((n, ",".join("" if c is None else str(c) for c in cells)))
+            continue
+        if all(c is None for c in cells):
+            continue
+        cells += [None] * (len(header) - len(cells))
+        for col, value in zip(columns, cells, strict=True):
+            col.append(_cell_text(value))
+        numbers.append(n)
+    book.close()
+    table = pa.table({h: pa.array(c, pa.string()) for h, c in zip(header, columns, strict=True)})
+    return TabularInput(table.append_column("_row", pa.array(numbers, pa.int64())), ragged, "xlsx")
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def read_tabular(path: Path, preferred_encoding: str | None = None) -> TabularInput:
+    """Read a CSV (any encoding districts send) or .xlsx export as all-string columns."""
+    if not path.exists():
+        raise TabularError(f"{path}: no such file")
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return _read_xlsx(path)
+    return _read_csv(path, preferred_encoding)
+
+
+@dataclass
+class ValidatedHotline:
+    """Good rows (key, received_at, community, text masked, caller_phone, _row) and the
+    rejected ones (_row, reason, message, payload masked)."""
+
+    good: pa.Table
+    rejected: pa.Table
+
+
+def validate_hotline(
+    inp: TabularInput,
+    mapping: ChannelMapping,
+    district: District,
+    *,
+    clock: Clock | None = None,
+    limits: IngestLimits = IngestLimits(),
+    source: str = "",
+) -> ValidatedHotline:
+    f = mapping.fields
+    missing = [col for col in f.values() if col not in inp.table.column_names]
+    if missing:
+        raise TabularError(f"{source}: missing columns {', '.join(missing)}")
+    staged = pa.table({name: inp.table[col] for name, col in f.items()} | {"_row": inp.table["_row"]})
+    communities = pa.table({
+        "name": list(district.community_by_name()),
+        "code": list(district.community_by_name().values()),
+    })
+    now = (clock or SystemClock()).now()
+    con = duckdb.connect()
+    try:
+        con.register("_staged", staged)
+        con.register("_communities", communities)
+        result = con.sql(read_sql("ingest", "validate_hotline"), params={
+            "formats": mapping.time_formats or ["%Y-%m-%d %H:%M:%S"],
+            "earliest": datetime.combine(limits.earliest, datetime.min.time()),
+            "latest": now + limits.future_tolerance,
+            "max_chars": limits.max_chars,
+        }).to_arrow_table()
+    finally:
+        con.close()
+    ok = pc.is_null(result["reason"])
+    good, bad = result.filter(ok), result.filter(pc.invert(ok))
+    # mojibake can only be judged on decoded text, after the row is otherwise good
+    garbled = mojibake_flags(good["text"])
+    if pc.any(garbled).as_py():
+        flagged = good.filter(garbled)
+        flagged = flagged.set_column(flagged.schema.get_field_index("reason"), "reason",
+                                     pa.array(["mojibake"] * flagged.num_rows, pa.string()))
+        flagged = flagged.set_column(flagged.schema.get_field_index("message"), "message",
+                                     pa.array(["text looks mis-decoded"] * flagged.num_rows, pa.string()))
+        bad = pa.concat_tables([bad, flagged])
+        good = good.filter(pc.invert(garbled))
+    good = good.set_column(good.schema.get_field_index("text"), "text", mask_array(good["text"]))
+    rejected = pa.table({
+        "_row": bad["_row"],
+        "reason": bad["reason"],
+        "message": mask_array(bad["message"]),
+        "payload": pa.array([
+            mask_text(json.dumps({k: v for k, v in row.items() if k not in ("reason", "message", "_row")},
+                                 ensure_ascii=False, default=str))[:65536]
+            for row in bad.select(["order_id", "received_at", "community", "caller_phone", "text",
+                                   "reason", "message", "_row"]).to_pylist()
+        ], pa.string()),
+    })
+    ragged = pa.table({
+        "_row": pa.array([n for n, _ in inp.ragged], pa.int64()),
+        "reason": pa.array(["ragged_row"] * len(inp.ragged), pa.string()),
+        "message": pa.array(["fields do not match the header"] * len(inp.ragged), pa.string()),
+        "payload": pa.array([mask_text(t)[:65536] for _, t in inp.ragged], pa.string()),
+    })
+    return ValidatedHotline(
+        good.select(["order_id", "received_at", "community", "text", "caller_phone", "_row"]),
+        pa.concat_tables([rejected, ragged]),
+    )

@@ -1,0 +1,45 @@
+"""Mis-decoded text (mojibake) detection.
+
+A file decoded with the wrong codec still yields strings, so mojibake must be caught per
+field: UTF-8 bytes read as GBK ("鎯崇敵璇?"), UTF-8 read as Latin-1/CP1252 ("æƒ³ç”³"),
+replacement characters, and the classic "锟斤拷" left by a GBK/UTF-8 round trip. A text is
+mojibake when re-encoding it with the wrong codec and decoding as UTF-8 gives back
+different, valid text.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+# Cheap superset for Arrow: replacement character, the GBK round-trip marker, Latin-1
+# letters (rare in Chinese resident text), or characters typical of UTF-8 read as GBK.
+HINT = r"[\x{FFFD}\x{00C0}-\x{00FF}]|锟斤拷|[鍙鐢璇绀浣鏈鎴涓嶅鍦鍚缁鏂閿鐨鐞瀹杩娌鑰閲绋鐪]"
+
+
+def looks_mojibake(text: str) -> bool:
+    if "\ufffd" in text or "锟斤拷" in text:
+        return True
+    for wrong in ("gbk", "cp1252", "latin-1"):
+        try:
+            fixed = text.encode(wrong).decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            continue
+        if fixed != text and _CJK.search(fixed):
+            return True
+    return False
+
+
+def mojibake_flags(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Boolean array: which texts look mis-decoded. Only Arrow's hits are checked in Python."""
+    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    hint = pc.fill_null(pc.match_substring_regex(values, HINT), False)
+    idx = np.flatnonzero(hint.to_numpy(zero_copy_only=False))
+    flags = np.zeros(len(values), dtype=bool)
+    for i in idx:
+        flags[i] = looks_mojibake(values[int(i)].as_py())
+    return pa.array(flags)

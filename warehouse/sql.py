@@ -1,0 +1,22 @@
+"""The project's SQL files: ``schema/`` (numbered migrations), ``marts/`` (views),
+``queries/`` (named queries), ``checks/`` (data checks) and ``ingest/`` (validation of staged
+exports). Kept free of project imports so that any layer can read SQL."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+SQL_ROOT = Path(str(resources.files("warehouse")))
+
+
+def sql_files(kind: str) -> list[Path]:
+    return sorted((SQL_ROOT / kind).glob("*.sql"))
+
+
+def read_sql(kind: str, name: str) -> str:
+    path = SQL_ROOT / kind / f"{name}.sql"
+    if not path.exists():
+        known = ", ".join(p.stem for p in sql_files(kind))
+        raise KeyError(f"no {kind} named {name!r}; known: {known}")
+    return path.read_text(encoding="utf-8")
