@@ -146,11 +146,14 @@ def mask_text(text: str) -> str:
 PREFILTER = r"[0-9][0-9 -]{5,}[0-9]|@|(?:路|街|巷|大道|大街)[0-9]+号|[0-9]单元"
 
 
-def mask_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """Mask a whole column: Arrow finds the few texts that may hold personal data, and only
-    those go through :func:`mask`. Same result as masking every element."""
+def mask_array(values: pa.Array | pa.ChunkedArray, flags: pa.Array | None = None) -> pa.Array:
+    """Mask a whole column: only the texts that the prefilter flags go through :func:`mask`.
+    Same result as masking every element. ``flags`` may come precomputed, e.g. from the
+    validating SQL, which evaluates :data:`PREFILTER` on all cores."""
     values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-    flags = pc.fill_null(pc.match_substring_regex(values, PREFILTER), False)
+    if flags is None:
+        flags = pc.match_substring_regex(values, PREFILTER)
+    flags = pc.fill_null(flags.combine_chunks() if isinstance(flags, pa.ChunkedArray) else flags, False)
     hits = values.filter(flags).to_pylist()
     if not hits:
         return values

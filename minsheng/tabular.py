@@ -23,8 +23,8 @@ import pyarrow.csv as pv
 from minsheng.clock import Clock, SystemClock
 from minsheng.domain import ChannelMapping, District
 from minsheng.ingest import IngestLimits
-from minsheng.pii import mask_array, mask_text
-from minsheng.textcheck import mojibake_flags
+from minsheng.pii import PREFILTER, mask_array, mask_text
+from minsheng.textcheck import HINT, mojibake_flags
 from warehouse.sql import read_sql
 
 SAMPLE = 1 << 16
@@ -208,13 +208,18 @@ def validate_hotline(
             "earliest": datetime.combine(limits.earliest, datetime.min.time()),
             "latest": now + limits.future_tolerance,
             "max_chars": limits.max_chars,
+            "pii_prefilter": PREFILTER,
+            "mojibake_hint": HINT,
         }).to_arrow_table()
     finally:
         con.close()
-    ok = pc.is_null(result["reason"])
-    good, bad = result.filter(ok), result.filter(pc.invert(ok))
+    if result["reason"].null_count == result.num_rows:  # the common case: nothing to reject
+        good, bad = result, result.slice(0, 0)
+    else:
+        ok = pc.is_null(result["reason"])
+        good, bad = result.filter(ok), result.filter(pc.invert(ok))
     # mojibake can only be judged on decoded text, after the row is otherwise good
-    garbled = mojibake_flags(good["text"])
+    garbled = mojibake_flags(good["text"], good["maybe_mojibake"])
     if pc.any(garbled).as_py():
         flagged = good.filter(garbled)
         flagged = flagged.set_column(flagged.schema.get_field_index("reason"), "reason",
@@ -223,7 +228,8 @@ def validate_hotline(
                                      pa.array(["text looks mis-decoded"] * flagged.num_rows, pa.string()))
         bad = pa.concat_tables([bad, flagged])
         good = good.filter(pc.invert(garbled))
-    good = good.set_column(good.schema.get_field_index("text"), "text", mask_array(good["text"]))
+    good = good.set_column(good.schema.get_field_index("text"), "text",
+                           mask_array(good["text"], good["maybe_pii"]))
     rejected = pa.table({
         "_row": bad["_row"],
         "reason": bad["reason"],

@@ -34,10 +34,13 @@ def looks_mojibake(text: str) -> bool:
     return False
 
 
-def mojibake_flags(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """Boolean array: which texts look mis-decoded. Only Arrow's hits are checked in Python."""
+def mojibake_flags(values: pa.Array | pa.ChunkedArray, hint: pa.Array | None = None) -> pa.Array:
+    """Boolean array: which texts look mis-decoded. Only the texts that match :data:`HINT`
+    (given, or evaluated here by Arrow) are checked in Python."""
     values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-    hint = pc.fill_null(pc.match_substring_regex(values, HINT), False)
+    if hint is None:
+        hint = pc.match_substring_regex(values, HINT)
+    hint = pc.fill_null(hint.combine_chunks() if isinstance(hint, pa.ChunkedArray) else hint, False)
     idx = np.flatnonzero(hint.to_numpy(zero_copy_only=False))
     flags = np.zeros(len(values), dtype=bool)
     for i in idx:

@@ -24,6 +24,7 @@ from minsheng.clock import Clock
 from minsheng.domain import ChannelMapping, District
 from minsheng.ingest import READERS, FeedbackRecord, IngestLimits, Rejected, UnreadableInput
 from minsheng.tabular import TabularError, ValidatedHotline, read_tabular, validate_hotline
+from warehouse.readers import ReadSource, open_reader
 from warehouse.sql import read_sql, sql_files  # noqa: F401  (re-exported)
 
 
@@ -156,7 +157,7 @@ def batch_from_hotline(v: ValidatedHotline, source_file: str) -> ChannelBatch:
         "community": good["community"], "text": good["text"],
         "extra_json": pa.array([""] * n, pa.string()),
         "source_pos": pc.binary_join_element_wise("row ", pc.cast(good["_row"], pa.string()), ""),
-        "_ord": pa.array(range(n), pa.int64()),
+        "_ord": good["_row"],
     })
     contacts = pa.table({"key": good["order_id"], "field": pa.array(["caller_phone"] * n, pa.string()),
                          "value": good["caller_phone"]})
@@ -202,12 +203,15 @@ def load_batch(con: duckdb.DuckDBPyConnection, batch: ChannelBatch) -> LoadCount
     con.register("_rejected", batch.rejected)
     try:
         con.execute("begin transaction")
-        con.execute("""
+        repeats = con.execute("select count(*) - count(distinct key) from _batch").fetchall()[0][0]
+        # the window that keeps the last row of a key is only paid for when keys repeat
+        last_of_key = "qualify row_number() over (partition by key order by _ord desc) = 1" if repeats else ""
+        con.execute(f"""
             create or replace temp table _in as
             select *, md5(concat_ws(chr(31), strftime(received_at, '%Y-%m-%dT%H:%M:%S'),
                                     community, text, extra_json)) as content_hash
             from _batch
-            qualify row_number() over (partition by key order by _ord desc) = 1
+            {last_of_key}
         """)
         loaded, duplicate, superseded = con.execute(f"""
             select count(*) filter (where e.{key_col} is null),
@@ -229,23 +233,15 @@ def load_batch(con: duckdb.DuckDBPyConnection, batch: ChannelBatch) -> LoadCount
         cols = ", ".join(extra_cols)
         sel = ", ".join(f"n.{c}" for c in extra_cols)
         text_value = "nullif(n.text, '')" if channel == "survey" else "n.text"
+        con.execute(f"delete from {table} where {key_col} in (select key from _new)")
         con.execute(f"""
-            insert or replace into {table}
+            insert into {table}
                 ({key_col}, received_at, community, {text_col}, content_hash, source_file,
                  source_pos, ingested_at{', ' + cols if cols else ''})
             select n.key, n.received_at, n.community, {text_value}, n.content_hash, $file,
                    n.source_pos, now()::timestamp{', ' + sel if sel else ''}
             from _new as n
         """, {"file": batch.source_file})
-        # a corrected survey may have dropped its open answer: its feedback row goes too
-        con.execute("delete from feedback where feedback_id in (select $ch || ':' || key from _new)",
-                    {"ch": channel})
-        con.execute("""
-            insert into feedback
-            select $ch || ':' || key, $ch, received_at, strftime(received_at, '%G-W%V'), community,
-                   text, content_hash, $file, source_pos, now()::timestamp
-            from _new where text <> ''
-        """, {"ch": channel, "file": batch.source_file})
         if batch.answers is not None:
             con.register("_answers", batch.answers)
             con.execute("""
@@ -256,8 +252,10 @@ def load_batch(con: duckdb.DuckDBPyConnection, batch: ChannelBatch) -> LoadCount
             con.unregister("_answers")
         if batch.contacts is not None:
             con.register("_contacts", batch.contacts)
+            con.execute("delete from pii.contacts where record_id in (select $ch || ':' || key from _new)",
+                        {"ch": channel})
             con.execute("""
-                insert or replace into pii.contacts
+                insert into pii.contacts
                 select $ch || ':' || key, field, value from _contacts
                 where key in (select key from _new) and value <> ''
             """, {"ch": channel})
@@ -303,6 +301,7 @@ _PII = re.compile(r"\bpii\b", re.I)
 class QueryResult:
     columns: list[str]
     rows: list[tuple[Any, ...]]
+    source: ReadSource | None = None  # the live warehouse or its snapshot
 
     def to_records(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, r, strict=True)) for r in self.rows]
@@ -316,17 +315,15 @@ def resolve_query(name_or_sql: str) -> str:
 
 
 def run_query(db: Path, sql: str, params: dict[str, Any] | None = None) -> QueryResult:
-    """Run one read-only query. The ``pii`` schema is refused, whatever the SQL."""
+    """Run one read-only query. The ``pii`` schema is refused, whatever the SQL. While a flow
+    writes the warehouse, the query reads the snapshot the flow last published."""
     if _PII.search(sql):
         raise PermissionError("queries may not read the pii schema")
-    con = connect(db, read_only=True)
-    try:
+    with open_reader(db) as (con, source):
         used = {k: v for k, v in (params or {}).items() if re.search(rf"\${k}\b", sql)}
         cur = con.execute(sql, used) if used else con.execute(sql)
         columns = [d[0] for d in cur.description]
-        return QueryResult(columns, cur.fetchall())
-    finally:
-        con.close()
+        return QueryResult(columns, cur.fetchall(), source)
 
 
 def run_checks(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -387,7 +384,9 @@ def merge_staged(con: duckdb.DuckDBPyConnection, run_dir: Path) -> dict[str, int
                 "delete from demand_items where feedback_id in (select feedback_id from _items)"
             )
             con.execute("""
-                insert into demand_items
+                insert into demand_items (item_id, feedback_id, channel, received_at, week,
+                       community, text, tokens, keywords, category, confidence, top3, embedding,
+                       content_hash, model_version, processed_at)
                 select item_id, feedback_id, channel, received_at, week, community, text, tokens,
                        keywords, category, confidence, top3, embedding, content_hash,
                        model_version, now()::timestamp

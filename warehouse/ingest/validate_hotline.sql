@@ -13,23 +13,31 @@ with src as (
     from _staged
 ),
 
+first_try as (
+    select *, try_strptime(received_raw, $formats) as configured
+    from src
+),
+
+-- case (unlike coalesce) evaluates the fallbacks only on the rows that need them
 timed as (
     select
-        *,
-        coalesce(
-            try_strptime(received_raw, $formats),
-            try_strptime(received_raw, [
-                '%Y年%m月%d日 %H时%M分%S秒', '%Y年%m月%d日 %H时%M分', '%Y年%m月%d日%H时%M分',
-                '%Y年%m月%d日 %H:%M:%S', '%Y年%m月%d日 %H:%M', '%Y年%m月%d日'
-            ]),
-            case when regexp_matches(received_raw, '(Z|[+-]\d{2}:?\d{2})$')
-                 then timezone('Asia/Shanghai', try_cast(received_raw as timestamptz)) end,
-            try_cast(received_raw as timestamp),
-            case when regexp_full_match(received_raw, '\d{5}(\.\d+)?')
-                 then timestamp '1899-12-30'
-                      + to_seconds(round(received_raw::double * 86400)::bigint) end
-        ) as received_at
-    from src
+        * exclude (configured),
+        case
+            when configured is not null then configured
+            else coalesce(
+                try_strptime(received_raw, [
+                    '%Y年%m月%d日 %H时%M分%S秒', '%Y年%m月%d日 %H时%M分', '%Y年%m月%d日%H时%M分',
+                    '%Y年%m月%d日 %H:%M:%S', '%Y年%m月%d日 %H:%M', '%Y年%m月%d日'
+                ]),
+                case when regexp_matches(received_raw, '(Z|[+-]\d{2}:?\d{2})$')
+                     then timezone('Asia/Shanghai', try_cast(received_raw as timestamptz)) end,
+                try_cast(received_raw as timestamp),
+                case when regexp_full_match(received_raw, '\d{5}(\.\d+)?')
+                     then timestamp '1899-12-30'
+                          + to_seconds(round(received_raw::double * 86400)::bigint) end
+            )
+        end as received_at
+    from first_try
 ),
 
 joined as (
@@ -45,6 +53,8 @@ select
     community,
     caller_phone,
     text,
+    regexp_matches(text, $pii_prefilter) as maybe_pii,
+    regexp_matches(text, $mojibake_hint) as maybe_mojibake,
     case
         when order_id = '' then 'missing_key'
         when community is null then 'unknown_community'
@@ -64,4 +74,3 @@ select
             then 'text of ' || length(text) || ' characters (limit ' || $max_chars || ')'
     end as message
 from joined
-order by _row

@@ -1,7 +1,9 @@
 -- raw tables, one per channel. free text is masked before it lands here; contact fields go
 -- to the pii schema. every row keeps its source file and position.
+-- the bulk tables carry no primary key: index upkeep tripled load time, and the loader
+-- keeps one row per key itself (checks/duplicate_keys.sql proves it).
 create table if not exists raw_hotline (
-    order_id      varchar primary key,
+    order_id      varchar not null,
     received_at   timestamp not null,
     community     varchar not null,
     text          varchar not null,
@@ -12,7 +14,7 @@ create table if not exists raw_hotline (
 );
 
 create table if not exists raw_platform (
-    message_id    varchar primary key,
+    message_id    varchar not null,
     received_at   timestamp not null,
     community     varchar not null,
     user_hash     varchar,
@@ -25,7 +27,7 @@ create table if not exists raw_platform (
 );
 
 create table if not exists raw_meeting (
-    item_key      varchar primary key,  -- file sha256 prefix + character span
+    item_key      varchar not null,  -- file sha256 prefix + character span
     file_sha256   varchar not null,
     meeting_date  date not null,
     received_at   timestamp not null,
@@ -42,7 +44,7 @@ create table if not exists raw_meeting (
 );
 
 create table if not exists raw_survey (
-    response_id   varchar primary key,
+    response_id   varchar not null,
     received_at   timestamp not null,
     respondent_type varchar not null,
     community     varchar not null,

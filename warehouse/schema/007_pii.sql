@@ -5,6 +5,5 @@ create schema if not exists pii;
 create table if not exists pii.contacts (
     record_id     varchar not null,     -- feedback_id of the record
     field         varchar not null,     -- caller_phone | ...
-    value         varchar not null,
-    primary key (record_id, field)
+    value         varchar not null      -- one row per record and field (checks/duplicate_keys.sql)
 );
