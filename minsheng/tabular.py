@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -78,6 +79,8 @@ def _read_csv(path: Path, preferred: str | None) -> TabularInput:
     delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
     pyarrow_encoding = "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
 
+    source: Path | io.BytesIO = path
+
     def attempt(threads: bool) -> tuple[pa.Table, list[tuple[int | None, str]]]:
         ragged: list[tuple[int | None, str]] = []
 
@@ -85,8 +88,10 @@ def _read_csv(path: Path, preferred: str | None) -> TabularInput:
             ragged.append((row.number, row.text))
             return "skip"
 
+        if isinstance(source, io.BytesIO):
+            source.seek(0)
         table = pv.read_csv(
-            path,
+            source,
             read_options=pv.ReadOptions(encoding=pyarrow_encoding, use_threads=threads,
                                         block_size=1 << 22),
             parse_options=pv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
@@ -98,7 +103,17 @@ def _read_csv(path: Path, preferred: str | None) -> TabularInput:
         return table, ragged
 
     try:
-        table, ragged = attempt(threads=True)
+        try:
+            table, ragged = attempt(threads=True)
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            if "UTF8" not in str(exc) and not isinstance(exc, UnicodeDecodeError):
+                raise
+            # A damaged character (a truncated file, a stray byte) must not cost the whole
+            # file: decode with replacement characters, and the mojibake check quarantines
+            # the damaged field's row.
+            source = io.BytesIO(path.read_bytes().decode(encoding, errors="replace").encode("utf-8"))
+            pyarrow_encoding = "utf8"
+            table, ragged = attempt(threads=True)
         if ragged:  # row numbers are only known to the single-threaded reader
             table, ragged = attempt(threads=False)
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:

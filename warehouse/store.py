@@ -219,11 +219,17 @@ def load_batch(con: duckdb.DuckDBPyConnection, batch: ChannelBatch) -> LoadCount
                    count(*) filter (where e.content_hash <> i.content_hash)
             from _in as i left join {table} as e on e.{key_col} = i.key
         """).fetchall()[0]
+        # the superseded row goes to history; its load time has a column of its own there
         con.execute(f"""
             insert or ignore into raw_history
-            select '{channel}', e.{key_col}, e.content_hash, to_json(e)::varchar, e.ingested_at, now()::timestamp
-            from {table} as e join _in as i on e.{key_col} = i.key
-            where e.content_hash <> i.content_hash
+            with old as (
+                select e.* from {table} as e join _in as i on e.{key_col} = i.key
+                where e.content_hash <> i.content_hash
+            )
+            select '{channel}', o.{key_col}, o.content_hash, to_json(r)::varchar, o.ingested_at,
+                   now()::timestamp
+            from old as o
+            join (select * exclude (ingested_at) from old) as r using ({key_col})
         """)
         con.execute(f"""
             create or replace temp table _new as
@@ -337,77 +343,3 @@ def run_checks(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
-
-# --- the text stage's hand-off ------------------------------------------------------------
-
-
-def export_unprocessed(con: duckdb.DuckDBPyConnection, path: Path) -> int:
-    """Write the feedback rows that have no demand items for their current content to
-    Parquet, for the Beam pipeline. Returns the row count."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sql = """
-        select f.feedback_id, f.channel, f.received_at, f.week, f.community, f.text,
-               f.content_hash, f.source_file, f.source_pos
-        from feedback as f
-        where not exists (
-            select 1 from demand_items as d
-            where d.feedback_id = f.feedback_id and d.content_hash = f.content_hash
-        )
-        and not exists (
-            select 1 from quarantine as q
-            where q.record_id = f.feedback_id and q.content_hash = f.content_hash
-        )
-        order by f.feedback_id
-    """
-    con.execute(f"copy ({sql}) to '{path}' (format parquet)")
-    return con.execute(f"select count(*) from read_parquet('{path}')").fetchall()[0][0]
-
-
-def merge_staged(con: duckdb.DuckDBPyConnection, run_dir: Path) -> dict[str, int]:
-    """Merge a run's Parquet parts into the warehouse by primary key, in one transaction.
-
-    A feedback row's old items are replaced as a whole (its item count may have changed);
-    merging the same run twice leaves the warehouse as merging it once.
-    """
-    items = sorted(run_dir.glob("items*.parquet"))
-    dead = sorted(run_dir.glob("dead*.parquet"))
-    con.execute("begin transaction")
-    try:
-        n_items = 0
-        if items:
-            files = [str(p) for p in items]
-            con.execute(
-                "create or replace temp table _items as select * from read_parquet($files)",
-                {"files": files},
-            )
-            con.execute(
-                "delete from demand_items where feedback_id in (select feedback_id from _items)"
-            )
-            con.execute("""
-                insert into demand_items (item_id, feedback_id, channel, received_at, week,
-                       community, text, tokens, keywords, category, confidence, top3, embedding,
-                       content_hash, model_version, processed_at)
-                select item_id, feedback_id, channel, received_at, week, community, text, tokens,
-                       keywords, category, confidence, top3, embedding, content_hash,
-                       model_version, now()::timestamp
-                from _items
-            """)
-            n_items = con.execute("select count(*) from _items").fetchall()[0][0]
-            con.execute("drop table _items")
-        n_dead = 0
-        if dead:
-            con.execute("""
-                insert or ignore into quarantine
-                select md5(concat_ws('|', feedback_id, content_hash, stage || ':' || reason)),
-                       channel, source_file, source_pos, stage || ':' || reason, message, payload,
-                       now()::timestamp, nullif(feedback_id, ''), nullif(content_hash, '')
-                from read_parquet($files)
-            """, {"files": [str(p) for p in dead]})
-            n_dead = con.execute(
-                "select count(*) from read_parquet($files)", {"files": [str(p) for p in dead]}
-            ).fetchall()[0][0]
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
-    return {"items": n_items, "dead_letters": n_dead}
