@@ -53,3 +53,14 @@ def point_settings_at(root: Path, monkeypatch: pytest.MonkeyPatch | None = None)
         else:
             os.environ[k] = v
     return env
+
+
+@pytest.fixture
+def warehouse(tmp_path):
+    """A migrated warehouse file in a temporary folder, open for writing."""
+    from warehouse import store
+
+    con = store.connect(tmp_path / "warehouse.duckdb")
+    store.migrate(con)
+    yield con
+    con.close()

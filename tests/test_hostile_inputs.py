@@ -23,11 +23,8 @@ SECRETS = ("13812345678", "13912345678", "62781234", "11010519491231002X", "zhan
 
 
 @pytest.fixture
-def wh(tmp_path):
-    con = store.connect(tmp_path / "w.duckdb")
-    store.migrate(con)
-    yield con
-    con.close()
+def wh(warehouse):
+    return warehouse
 
 
 def ingest(con, settings, channel, name, mapping=None):

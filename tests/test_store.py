@@ -7,11 +7,8 @@ from warehouse import store
 
 
 @pytest.fixture
-def con(tmp_path):
-    c = store.connect(tmp_path / "w.duckdb")
-    store.migrate(c)
-    yield c
-    c.close()
+def con(warehouse):
+    return warehouse
 
 
 def _rec(key, text, minute=0):
@@ -20,7 +17,7 @@ def _rec(key, text, minute=0):
 
 
 def test_migrations_apply_once(tmp_path):
-    c = store.connect(tmp_path / "w.duckdb")
+    c = store.connect(tmp_path / "warehouse.duckdb")
     first = store.migrate(c)
     assert first and first == sorted(first)
     assert store.migrate(c) == []
@@ -53,7 +50,7 @@ def test_contacts_live_only_in_pii_schema(con):
 
 def test_query_refuses_pii_and_opens_read_only(con, tmp_path):
     con.close()
-    db = tmp_path / "w.duckdb"
+    db = tmp_path / "warehouse.duckdb"
     with pytest.raises(PermissionError):
         store.run_query(db, "select * from PII.contacts")
     result = store.run_query(db, store.resolve_query("weekly_volume"))
@@ -63,7 +60,7 @@ def test_query_refuses_pii_and_opens_read_only(con, tmp_path):
 def test_named_query_takes_parameters(con, tmp_path):
     store.load_items(con, "hotline", [_rec("A", "想申请低保")])
     con.close()
-    res = store.run_query(tmp_path / "w.duckdb",
+    res = store.run_query(tmp_path / "warehouse.duckdb",
                           "select count(*) as n from feedback where week = $week", {"week": "2026-W45"})
     assert res.rows == [(1,)]
 
