@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,11 +30,22 @@ from warehouse.sql import read_sql, sql_files  # noqa: F401  (re-exported)
 
 
 
-def connect(db: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(db: Path, *, read_only: bool = False, wait_seconds: float = 30.0) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse. A writer that finds the file locked (another writer, or a reader
+    opening it) waits up to ``wait_seconds`` instead of failing: DuckDB allows one writer."""
     if read_only and not Path(db).exists():
         raise FileNotFoundError(f"no warehouse at {db}: run `minsheng demo` or `minsheng ingest` first")
     Path(db).parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(db), read_only=read_only)
+    deadline = time.monotonic() + (0 if read_only else wait_seconds)
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(db), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -206,10 +218,11 @@ def load_batch(con: duckdb.DuckDBPyConnection, batch: ChannelBatch) -> LoadCount
         repeats = con.execute("select count(*) - count(distinct key) from _batch").fetchall()[0][0]
         # the window that keeps the last row of a key is only paid for when keys repeat
         last_of_key = "qualify row_number() over (partition by key order by _ord desc) = 1" if repeats else ""
+        # keys and hashes only: the texts stay in the Arrow batch until they are inserted
         con.execute(f"""
             create or replace temp table _in as
-            select *, md5(concat_ws(chr(31), strftime(received_at, '%Y-%m-%dT%H:%M:%S'),
-                                    community, text, extra_json)) as content_hash
+            select key, _ord, md5(concat_ws(chr(31), strftime(received_at, '%Y-%m-%dT%H:%M:%S'),
+                                            community, text, extra_json)) as content_hash
             from _batch
             {last_of_key}
         """)
@@ -233,20 +246,21 @@ def load_batch(con: duckdb.DuckDBPyConnection, batch: ChannelBatch) -> LoadCount
         """)
         con.execute(f"""
             create or replace temp table _new as
-            select i.* from _in as i left join {table} as e on e.{key_col} = i.key
+            select i.key, i._ord, i.content_hash from _in as i left join {table} as e on e.{key_col} = i.key
             where e.{key_col} is null or e.content_hash <> i.content_hash
         """)
         cols = ", ".join(extra_cols)
-        sel = ", ".join(f"n.{c}" for c in extra_cols)
-        text_value = "nullif(n.text, '')" if channel == "survey" else "n.text"
+        sel = ", ".join(f"b.{c}" for c in extra_cols)
+        text_value = "nullif(b.text, '')" if channel == "survey" else "b.text"
         con.execute(f"delete from {table} where {key_col} in (select key from _new)")
         con.execute(f"""
             insert into {table}
                 ({key_col}, received_at, community, {text_col}, content_hash, source_file,
                  source_pos, ingested_at{', ' + cols if cols else ''})
-            select n.key, n.received_at, n.community, {text_value}, n.content_hash, $file,
-                   n.source_pos, now()::timestamp{', ' + sel if sel else ''}
-            from _new as n
+            select b.key, b.received_at, b.community, {text_value}, n.content_hash, $file,
+                   b.source_pos, now()::timestamp{', ' + sel if sel else ''}
+            from _batch as b
+            join _new as n on n.key = b.key and n._ord = b._ord
         """, {"file": batch.source_file})
         if batch.answers is not None:
             con.register("_answers", batch.answers)
