@@ -9,13 +9,14 @@ Beam workers or ``joblib``-dumped and rebuilt lazily where it lands.
 
 from __future__ import annotations
 
+import heapq
 import io
 import os
 import re
 import threading
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,8 @@ _PRESEGMENTED = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]\s+[\u3400-\u9fff\uf900
 # word is a run of prose (residents also use spaces as punctuation: "你好 我想问一下社保卡怎么办"),
 # so it is cut rather than kept whole. jieba's own words are 1-4 characters long.
 _MAX_PIECE = 4
+# Distinct raw words remembered per segmenter (a few MB); beyond it, words are cleaned afresh.
+_CLEAN_CACHE = 200_000
 
 
 def default_cache_dir() -> Path:
@@ -47,7 +50,9 @@ def default_cache_dir() -> Path:
 
 def _normalise(text: str) -> str:
     # NFKC folds full-width latin, digits and punctuation (ＡＢＣ，１２) into their ASCII forms,
-    # which is how the dictionaries spell them.
+    # which is how the dictionaries spell them. The quick check spares most texts a copy.
+    if unicodedata.is_normalized("NFKC", text):
+        return text
     return unicodedata.normalize("NFKC", text)
 
 
@@ -129,13 +134,22 @@ class Segmenter(BaseEstimator, TransformerMixin):
                     raw.extend(tok.cut(piece, HMM=self.hmm))
         else:
             raw = tok.lcut(text, HMM=self.hmm)
+        # Words repeat (Zipf): remember what each raw word becomes, which costs one dict
+        # lookup instead of strip, lower, a stop-word test and a regex per word.
+        clean = self.__dict__.setdefault("_clean", {})
         out: list[str] = []
         for w in raw:
-            # Lower-case after cutting, not before: dictionary entries such as "V空间" are
-            # case-sensitive in jieba and would no longer match a lower-cased text.
-            w = w.strip().lower()
-            if w and w not in stop and not _NOISE.match(w):
-                out.append(w)
+            c = clean.get(w)
+            if c is None:
+                # Lower-case after cutting, not before: dictionary entries such as "V空间"
+                # are case-sensitive in jieba and would no longer match a lower-cased text.
+                c = w.strip().lower()
+                if c in stop or _NOISE.match(c):
+                    c = ""
+                if len(clean) < _CLEAN_CACHE:
+                    clean[w] = c
+            if c:
+                out.append(c)
         return out
 
     def keywords(self, text_or_tokens: str | Sequence[str], k: int = 3) -> list[str]:
@@ -149,18 +163,12 @@ class Segmenter(BaseEstimator, TransformerMixin):
         """
         toks = self.tokens(text_or_tokens) if isinstance(text_or_tokens, str) else text_or_tokens
         extractor = self.keyword_extractor
-        idf, median = extractor.idf_freq, extractor.median_idf
-        freq: dict[str, float] = {}
-        for w in toks:
-            if len(w) < 2 or w in self._stop_words:
-                continue
-            freq[w] = freq.get(w, 0.0) + 1.0
-        if not freq:
-            return []
+        idf, median = extractor.idf_freq.get, extractor.median_idf
+        stop = self._stop_words
+        freq = Counter(w for w in toks if len(w) > 1 and w not in stop)
         # Dividing by the total, as jieba does, does not change the order; skip it.
-        scored = [(w, n * idf.get(w, median)) for w, n in freq.items()]
-        scored.sort(key=itemgetter(1), reverse=True)  # stable: ties keep first-seen order
-        return [w for w, _ in scored[:k]]
+        # nlargest is documented to equal a stable sort: ties keep first-seen order.
+        return heapq.nlargest(k, freq, key=lambda w: freq[w] * idf(w, median))
 
     # -- lazily built resources ---------------------------------------------------------------
 
@@ -250,7 +258,7 @@ class Segmenter(BaseEstimator, TransformerMixin):
         # A copy: BaseEstimator.__getstate__ may hand back the live __dict__ itself, and popping
         # from that would strip the tokenizer from this (sending) object too.
         state = dict(super().__getstate__())
-        for key in ("_tokenizer", "_extractor", "_lock_obj"):
+        for key in ("_tokenizer", "_extractor", "_lock_obj", "_clean"):
             state.pop(key, None)
         return state
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import json
 import pickle
-import random
 import shutil
 from pathlib import Path
 
@@ -20,62 +19,21 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from models.classify import DemandClassifier
+from models.classify import C_GRID, DemandClassifier
 from models.embed import (
     MARKER_FILE,
     FakeEmbedder,
     SentenceTransformerEmbedder,
     build_project_embedder,
     corpus_sha256,
+    fine_tune_embedder,
     load_embedder,
+    read_marker,
 )
 from models.segment import Segmenter
 from models.text import TextModels, TextResult, load_text_models, train_text_models
-
-ROOT = Path(__file__).resolve().parent.parent
-USERDICT = ROOT / "configs" / "jieba" / "userdict.txt"
-STOPWORDS = ROOT / "configs" / "jieba" / "stopwords.txt"
-
-# -- a tiny labelled corpus -------------------------------------------------------------------
-
-_CATEGORIES: dict[str, tuple[list[str], list[str]]] = {
-    # code: (needs, context words)
-    "elderly_care": (
-        ["日间照料", "居家养老", "老年助餐", "全天托老"], ["老人", "独居老人", "照顾", "吃饭"]
-    ),
-    "property": (
-        ["物业管理", "电梯维修", "楼道清洁", "房屋漏水"], ["物业", "电梯", "楼道", "物业费"]
-    ),
-    "medical_insurance": (["医保报销", "医保卡", "异地就医"], ["看病", "住院", "医院", "药费"]),
-    "parking": (["停车位", "乱停车"], ["停车", "车位", "占道", "私家车"]),
-    "culture": (["图书借阅", "文体活动", "排练场地"], ["看书", "跳舞", "唱歌", "图书室"]),
-    "employment": (["职业介绍", "技能培训", "失业登记"], ["找工作", "招聘会", "岗位", "上班"]),
-}
-_TEMPLATES = [
-    "请问{need}怎么办理？{ctx}",
-    "{ctx}的问题，希望解决{need}",
-    "我们小区{ctx}，想咨询{need}",
-    "建议增加{need}，{ctx}",
-    "{ctx}，{ctx2}，{need}的事情麻烦回复",
-    "你好，反映一下{need}：{ctx}",
-]
-
-
-def toy_corpus(n: int, seed: int) -> list[tuple[str, str]]:
-    """``n`` (text, label) pairs over six categories, balanced, reproducible from ``seed``."""
-    rng = random.Random(seed)
-    codes = sorted(_CATEGORIES)
-    out = []
-    for i in range(n):
-        code = codes[i % len(codes)]
-        needs, ctx = _CATEGORIES[code]
-        text = rng.choice(_TEMPLATES).format(
-            need=rng.choice(needs), ctx=rng.choice(ctx), ctx2=rng.choice(ctx)
-        )
-        out.append((text, code))
-    rng.shuffle(out)
-    return out
-
+from tests.text_corpus import CATEGORIES as _CATEGORIES
+from tests.text_corpus import STOPWORDS, USERDICT, toy_corpus
 
 # -- fixtures ---------------------------------------------------------------------------------
 
@@ -265,6 +223,34 @@ def test_project_embedder_similarity(project_dir: Path, seg: Segmenter) -> None:
     assert empty.dtype == np.float32 and not np.any(empty)  # no known token: zero vector
 
 
+def test_project_embedder_fast_path_equals_sentence_transformers(
+    project_dir: Path, seg: Segmenter
+) -> None:
+    # encode() sums token vectors itself; it must agree with the library's own encode.
+    emb = load_embedder("project", None, project_dir)
+    texts = seg.transform([t for t, _ in toy_corpus(50, seed=9)]) + ["", "没有 一个 认识", "老人"]
+    want = emb.model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    np.testing.assert_allclose(emb.encode(texts), want, atol=1e-6)
+
+
+def test_fine_tune_pulls_pairs_together(seg: Segmenter, tmp_path: Path) -> None:
+    corpus = seg.transform([t for t, _ in toy_corpus(300, seed=3)])
+    out = build_project_embedder(corpus, tmp_path / "embedder", dim=8)
+    a, b = "停车位 不够", "日间照料 名额"
+    before = load_embedder("project", None, out).encode([a, b])
+    pairs = [(a, b)] * 40 + [("医保卡 补办", "楼道 清洁")] * 40
+    record = fine_tune_embedder(out, pairs, epochs=3, batch_size=2)
+    after = load_embedder("project", None, out).encode([a, b])
+    assert float(after[0] @ after[1]) > float(before[0] @ before[1]) + 0.1
+    assert record["loss"] == "MultipleNegativesRankingLoss" and record["n_pairs"] == 80
+    marker = read_marker(out)
+    assert marker["fine_tuned"] == record and marker["corpus_sha256"] == corpus_sha256(corpus)
+    scored = fine_tune_embedder(out, [(a, b, 1.0), ("医保卡", "楼道", 0.0)], epochs=1)
+    assert scored["loss"] == "CoSENTLoss"
+    with pytest.raises(ValueError, match="all"):
+        fine_tune_embedder(out, [(a, b), (a, b, 1.0)])
+
+
 def test_pretrained_loads_marker_free_directory(project_dir: Path, tmp_path: Path) -> None:
     # Any local sentence-transformers directory works; without our marker it gets raw text.
     plain = tmp_path / "plain"
@@ -360,6 +346,25 @@ def test_classifier_rejects_bad_input(toy_frames, fitted: DemandClassifier) -> N
         fitted.predict(wrong_dim)
 
 
+def test_fast_probabilities_equal_the_pipeline(toy_frames, fitted: DemandClassifier) -> None:
+    # predict_proba computes the calibrated SVC itself; scikit-learn's pipeline is the truth.
+    _, (Xt, _) = toy_frames
+    np.testing.assert_allclose(
+        fitted.predict_proba(Xt), fitted.pipeline_.predict_proba(Xt), rtol=1e-9, atol=1e-12)
+    one = fitted.predict_proba(Xt.iloc[:1])
+    np.testing.assert_allclose(one, fitted.pipeline_.predict_proba(Xt.iloc[:1]), atol=1e-12)
+    assert fitted.C_ in C_GRID
+    assert "_svc_parts_cache" not in pickle.loads(pickle.dumps(fitted)).__dict__
+
+
+def test_fixed_c_and_tiny_classes(toy_frames) -> None:
+    (X, y), _ = toy_frames
+    assert DemandClassifier(C=0.5).fit(X, y).C_ == 0.5
+    two = np.asarray(["a", "b"] * 2 + ["c"], dtype=object)
+    with pytest.raises(ValueError, match="at least 2 examples"):
+        DemandClassifier().fit(X.iloc[:5], two)
+
+
 def test_logreg_variant(toy_frames) -> None:
     (X, y), (Xt, yt) = toy_frames
     clf = DemandClassifier(estimator="logreg").fit(X, y)
@@ -388,9 +393,16 @@ def test_train_writes_models_and_card(trained: tuple[Path, dict]) -> None:
     assert card["labels"] == sorted(_CATEGORIES)
     assert card["embedder"]["dim"] == 32 and card["embedder"]["marker"]["kind"] == "project"
     metrics = card["metrics"]
-    assert metrics["n_train"] + metrics["n_test"] == 300
+    assert metrics["folds"] == 1 and metrics["n_scored"] == 60  # the 20 % hold-out
     assert set(metrics["per_class"]) == set(_CATEGORIES)
     assert metrics["macro_f1"] >= 0.9
+    assert metrics["baseline"]["macro_f1"] >= 0.8
+    assert metrics["margin_over_baseline"] == pytest.approx(
+        metrics["macro_f1"] - metrics["baseline"]["macro_f1"])
+    conf = metrics["confusion"]
+    assert conf["labels"][:6] == sorted(_CATEGORIES)
+    assert sum(map(sum, conf["matrix"])) == 60
+    assert card["classifier"]["C_"] in (0.1, 0.3, 1.0, 3.0)
     assert len(card["data"]["sha256"]) == 64 and card["versions"]["jieba"] == "0.42.1"
     assert card["version"]
 
@@ -406,6 +418,8 @@ def test_analyse(trained: tuple[Path, dict]) -> None:
     ]
     results = models.analyse(texts)
     assert [r.category for r in results] == ["elderly_care", "parking", "property"]
+    assert [r.urgent for r in results] == [False, False, False]
+    assert results[2].sentiment == -1  # "白交了": a complaint
     for r in results:
         assert isinstance(r, TextResult)
         assert r.embedding.shape == (32,) and abs(float(np.linalg.norm(r.embedding)) - 1) < 1e-5
