@@ -1,15 +1,20 @@
-"""The text stage as one Beam pipeline over a snapshot of unprocessed feedback.
+"""The text stage as one bounded Beam pipeline over a staged part's input.
 
-Workers never touch the warehouse: they write Parquet part files into a run's staging
-folder, and the loader (``warehouse.store.merge_staged``) merges them by primary key. The
-runner is pinned to the in-process FnApiRunner unless ``argv`` names another, so nothing is
-downloaded (the plain DirectRunner fetches the Prism binary since Beam 2.68).
+A part folder holds the input the driver exported (``input-rows.parquet``: feedback rows;
+``input-state.parquet``: the stored contents of the windows they touch) and receives the
+output of the workers, Parquet files named by kind and shard (``items-00000-of-00002.parquet``,
+``dead-…``, ``hourly-…``, ``trend-…``). Workers never touch the warehouse; the loader
+(``warehouse.staging.merge_part``) merges a part by primary key, once.
+
+The runner is pinned to the in-process FnApiRunner unless ``argv`` names another, so that
+nothing is downloaded (the plain DirectRunner fetches the Prism binary since Beam 2.68);
+``--direct_num_workers N --direct_running_mode multi_processing`` spreads it over processes.
 """
 
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
 import apache_beam as beam
@@ -26,6 +31,9 @@ from pipelines.transforms import (
     Segment,
     SplitDemandItems,
 )
+from pipelines.windows import COUNT_SCHEMA, CountDemandByWindow, Watermarks, window_element
+from warehouse import staging
+from warehouse.store import connect
 
 ITEM_SCHEMA = pa.schema([
     ("item_id", pa.string()),
@@ -43,6 +51,8 @@ ITEM_SCHEMA = pa.schema([
     ("embedding", pa.list_(pa.float32())),
     ("content_hash", pa.string()),
     ("model_version", pa.string()),
+    ("urgent", pa.bool_()),
+    ("sentiment", pa.int8()),
 ])
 
 DEAD_SCHEMA = pa.schema([
@@ -51,23 +61,41 @@ DEAD_SCHEMA = pa.schema([
                  "message", "payload")
 ])
 
+ROWS_FILE = "input-rows.parquet"
+STATE_FILE = "input-state.parquet"
 
-@dataclass
-class BatchResult:
-    run_dir: Path
-    counters: dict[str, int]
+
+# Runners that run in this process (or its children); any other runner is a cluster's.
+LOCAL_RUNNERS = ("FnApiRunner", "DirectRunner", "BundleBasedDirectRunner", "SwitchingDirectRunner",
+                 "PrismRunner")
+
+
+def named_runner(argv: Sequence[str] | None) -> str | None:
+    """The runner ``argv`` names (``--runner X`` or ``--runner=X``), if any."""
+    args = list(argv or [])
+    for i, a in enumerate(args):
+        if a.startswith("--runner="):
+            return a.split("=", 1)[1]
+        if a == "--runner" and i + 1 < len(args):
+            return args[i + 1]
+    return None
 
 
 def pipeline_options(argv: list[str] | None, default_runner: str) -> PipelineOptions:
+    """Options from ``argv``, with the runner pinned to ``default_runner`` unless named, and
+    SDK workers that log warnings only (multi-process runs log every bundle otherwise)."""
     argv = list(argv or [])
-    if not any(a == "--runner" or a.startswith("--runner=") for a in argv):
+    if named_runner(argv) is None:
         argv.append(f"--runner={default_runner}")
+    if not any(a.startswith("--default_sdk_harness_log_level") for a in argv):
+        argv.append("--default_sdk_harness_log_level=WARNING")
     return PipelineOptions(argv)
 
 
-def build(p: beam.Pipeline, input_path: str, run_dir: str, spec: ModelSpec, batch_size: int) -> None:
-    """Wire the text stage: parse → mask → split → segment → embed → classify → Parquet."""
-    rows = p | "ReadFeedback" >> beam.io.ReadFromParquet(input_path)
+def text_stage(
+    rows: beam.PCollection, spec: ModelSpec, batch_size: int
+) -> tuple[beam.PCollection, beam.PCollection]:
+    """parse → mask → split → segment → embed → classify: (demand items, dead letters)."""
     parsed = rows | "ParseFeedback" >> ParseFeedback()
     items = (
         parsed.ok
@@ -77,46 +105,115 @@ def build(p: beam.Pipeline, input_path: str, run_dir: str, spec: ModelSpec, batc
     segmented = items | "Segment" >> Segment(spec)
     embedded = segmented.ok | "Embed" >> Embed(spec, batch_size)
     classified = embedded.ok | "Classify" >> Classify(spec, batch_size)
-    keep = [f.name for f in ITEM_SCHEMA]
-    (
-        classified.ok
-        | "Project" >> beam.Map(lambda d: {k: d[k] for k in keep})
-        | "WriteItems" >> beam.io.WriteToParquet(
-            f"{run_dir}/items", ITEM_SCHEMA, file_name_suffix=".parquet", num_shards=1
-        )
-    )
-    (
+    dead = (
         (parsed[DEAD], segmented[DEAD], embedded[DEAD], classified[DEAD])
         | "MergeDeadLetters" >> beam.Flatten()
-        | "WriteDeadLetters" >> beam.io.WriteToParquet(
-            f"{run_dir}/dead", DEAD_SCHEMA, file_name_suffix=".parquet", num_shards=1
-        )
+    )
+    keep = [f.name for f in ITEM_SCHEMA]
+    return classified.ok | "Project" >> beam.Map(lambda d: {k: d[k] for k in keep}), dead
+
+
+def write_part(pcoll: beam.PCollection, folder: str, kind: str, schema: pa.Schema,
+               num_shards: int = 0) -> None:
+    """Parquet files ``<kind>-SSSSS-of-NNNNN.parquet``: Beam's file sink writes each bundle to
+    a temporary file and renames only the bundles it commits, so a retried bundle leaves no
+    second copy behind."""
+    _ = pcoll | f"Write{kind.title()}" >> beam.io.WriteToParquet(
+        f"{folder}/{kind}", schema, file_name_suffix=".parquet", num_shards=num_shards
     )
 
 
-def run_batch(
-    input_path: Path,
-    run_dir: Path,
+def build(p: beam.Pipeline, folder: str, spec: ModelSpec, batch_size: int,
+          watermarks: Watermarks) -> None:
+    """Wire a bounded run: the text stage and the windowed counts, each into Parquet parts."""
+    rows = p | "ReadFeedback" >> beam.io.ReadFromParquet(f"{folder}/{ROWS_FILE}")
+    items, dead = text_stage(rows, spec, batch_size)
+    write_part(items, folder, "items", ITEM_SCHEMA)
+    write_part(dead, folder, "dead", DEAD_SCHEMA, num_shards=1)
+    state = p | "ReadWindowState" >> beam.io.ReadFromParquet(f"{folder}/{STATE_FILE}")
+    counts = (
+        (items | "WindowElements" >> beam.Map(window_element), state)
+        | "WithWindowState" >> beam.Flatten()
+        | "CountDemandByWindow" >> CountDemandByWindow(watermarks)
+    )
+    write_part(counts["hourly"], folder, "hourly", COUNT_SCHEMA, num_shards=1)
+    write_part(counts["trend"], folder, "trend", COUNT_SCHEMA, num_shards=1)
+
+
+def run_part(
+    folder: Path,
     spec: ModelSpec,
     *,
+    watermarks: Watermarks,
     argv: list[str] | None = None,
     default_runner: str = "FnApiRunner",
     batch_size: int = 256,
-) -> BatchResult:
-    """Run the text stage over ``input_path`` (Parquet of feedback rows) into ``run_dir``.
-
-    The run folder is emptied first, so a re-run of the same input replaces its parts
-    instead of adding to them.
-    """
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True)
-    options = pipeline_options(argv, default_runner)
-    with beam.Pipeline(options=options) as p:
-        build(p, str(input_path), str(run_dir), spec, batch_size)
-    result = p.result if hasattr(p, "result") else None
+) -> dict[str, int]:
+    """Run the text stage over a part folder's input; returns the Beam counters."""
+    with beam.Pipeline(options=pipeline_options(argv, default_runner)) as p:
+        build(p, str(folder), spec, batch_size, watermarks)
     counters: dict[str, int] = {}
-    if result is not None:
-        for c in result.metrics().query()["counters"]:
-            counters[c.key.metric.name] = counters.get(c.key.metric.name, 0) + int(c.committed or c.attempted or 0)
-    return BatchResult(run_dir, counters)
+    for c in p.result.metrics().query()["counters"]:
+        name = c.key.metric.name
+        counters[name] = counters.get(name, 0) + int(c.committed or c.attempted or 0)
+    return counters
+
+
+def stage_part(
+    db: Path,
+    folder: Path,
+    spec: ModelSpec,
+    *,
+    mode: str,
+    cursors: Sequence[staging.InboxCursor] = (),
+    argv: list[str] | None = None,
+    default_runner: str = "FnApiRunner",
+    batch_size: int = 256,
+) -> staging.Part | None:
+    """Stage a part: export the unprocessed feedback and the window state it touches from
+    the warehouse, and run the text stage over them into ``folder/<part id>``. Returns
+    ``None`` when there is nothing to process and no inbox position to record.
+
+    ``mode`` ``"batch"`` counts every window the items touch, whatever its age (the input is
+    bounded: nothing is late); ``"stream"`` applies the allowed lateness against the
+    watermark of the last merged part. Anything left in ``folder`` by a run killed before
+    its merge is removed first.
+    """
+    shutil.rmtree(folder, ignore_errors=True)
+    pending = folder / "pending"
+    pending.mkdir(parents=True)
+    con = connect(db)
+    try:
+        head = staging.head(con)
+        n, digest = staging.export_unprocessed(con, pending / ROWS_FILE)
+        if n == 0 and not cursors:
+            return None
+        staging.export_window_state(con, pending / ROWS_FILE, pending / STATE_FILE)
+        latest = con.execute("select max(received_at) from read_parquet($p)",
+                             {"p": str(pending / ROWS_FILE)}).fetchall()[0][0]
+    finally:
+        con.close()
+    marks = [w for w in (head.watermark, latest) if w is not None]
+    watermark = max(marks) if marks else None
+    pid = staging.part_id(mode, head.part_id, digest, spec.model_version,
+                          *(f"{c.path}:{c.read_to}:{c.fingerprint}" for c in cursors))
+    part_dir = folder / pid
+    pending.rename(part_dir)
+    too_late = 0
+    if n:
+        before = head.watermark if mode == "stream" else None
+        counters = run_part(part_dir, spec, watermarks=Watermarks(before, watermark), argv=argv,
+                            default_runner=default_runner, batch_size=batch_size)
+        too_late = counters.get("hourly_too_late", 0)
+    return staging.Part(pid, mode, part_dir, head.part_id, watermark, n, too_late, tuple(cursors))
+
+
+def load_part(db: Path, part: staging.Part) -> dict[str, int]:
+    """The loader: merge a staged part into the warehouse exactly once, then drop its files."""
+    con = connect(db)
+    try:
+        merged = staging.merge_part(con, part)
+    finally:
+        con.close()
+    shutil.rmtree(part.folder, ignore_errors=True)
+    return merged

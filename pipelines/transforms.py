@@ -256,9 +256,11 @@ class _ClassifyFn(_BatchFn):
 
     def setup(self) -> None:
         from models.classify import DemandClassifier
+        from models.signals import sentiment, urgency
 
         self.classifier = DemandClassifier.load(Path(self.spec.model_dir) / "classifier.joblib")
         self.version = self.spec.model_version
+        self.urgency, self.sentiment = urgency, sentiment
 
     def run_batch(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
         import pandas as pd
@@ -280,12 +282,15 @@ class _ClassifyFn(_BatchFn):
                 "top3": json.dumps([[c, round(float(p), 4)] for c, p in ranked], ensure_ascii=False),
                 "embedding": [float(x) for x in item["embedding"]],
                 "model_version": self.version,
+                "urgent": self.urgency(item["text"]),
+                "sentiment": self.sentiment(item["text"]),
             })
         return out
 
 
 class Classify(beam.PTransform):
-    """Service category with calibrated top-3 scores; below the threshold: other."""
+    """Service category with calibrated top-3 scores (below the threshold: other), urgency
+    and sentiment."""
 
     def __init__(self, spec: ModelSpec, batch_size: int = 256) -> None:
         super().__init__()

@@ -1,0 +1,227 @@
+"""Windowed demand counts: fixed 1-hour windows for the counts, 7-day windows sliding by a
+day for trend sensing, both keyed by community × category.
+
+Event time is the record's received time. It is the district's wall-clock time (naive,
+Asia/Shanghai) read as UTC, so that windows start on the district's own hours and midnights.
+
+Two execution modes:
+
+* **unbounded** (``watermarks=None``; Flink, Dataflow, TestStream): Beam windows with an
+  AfterWatermark trigger, that is early panes every minute of processing time, an on-time
+  pane when the watermark passes the end of the window, and a late pane for every late
+  element within the allowed lateness of two days. Panes accumulate, so each carries the
+  window's whole count and the loader replaces the stored count instead of adding to it. The
+  runner drops later data in its GroupByKey.
+* **bounded** (a batch, or one micro-batch of the local streaming mode): the run is the
+  firing, once per window it touches. The same WindowFns assign the windows, which then key
+  a plain combine (Beam's trigger machinery would count element by element in Python, at a
+  cost above the text models'). A bounded run has no watermark of its own, so the driver
+  passes the one it keeps between micro-batches (:class:`Watermarks`): windows closed before
+  the run are dropped and their new elements counted (``hourly_too_late``), and the timing
+  of each firing (early, on time, late) comes from it. Each micro-batch re-reads from the
+  warehouse what the windows it touches already hold (elements with ``touched=0``), so that
+  its counts are whole-window counts, as the runner's accumulated window state would be.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import apache_beam as beam
+import pyarrow as pa
+from apache_beam.metrics import Metrics
+from apache_beam.transforms import trigger, window
+from apache_beam.utils.timestamp import Duration
+
+from pipelines.transforms import NAMESPACE
+
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+TREND_SIZE = timedelta(days=7)
+ALLOWED_LATENESS = timedelta(days=2)
+EARLY_FIRING = timedelta(seconds=60)
+
+COUNT_SCHEMA = pa.schema([
+    ("window_start", pa.timestamp("us")),
+    ("window_end", pa.timestamp("us")),
+    ("community", pa.string()),
+    ("category", pa.string()),
+    ("items", pa.int64()),
+    ("timing", pa.string()),  # early | on_time | late
+    ("pane_index", pa.int64()),  # the runner's pane index; null from a bounded run
+])
+
+# What the window state re-read from the warehouse looks like (see ``window_element``).
+ELEMENT_SCHEMA = pa.schema([
+    ("received_at", pa.timestamp("us")),
+    ("community", pa.string()),
+    ("category", pa.string()),
+    ("weight", pa.int64()),
+    ("touched", pa.int64()),
+])
+
+_TIMING = {0: "early", 1: "on_time", 2: "late"}
+
+
+def event_seconds(at: datetime) -> float:
+    """Beam timestamp (seconds) of a naive wall-clock time."""
+    return at.replace(tzinfo=UTC).timestamp()
+
+
+def wall_time(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
+
+
+def window_element(item: dict[str, Any]) -> dict[str, Any]:
+    """A freshly classified demand item as an element of the counts: it counts (weight 1)
+    and it touches its windows, which are therefore recounted and written."""
+    return {"received_at": item["received_at"], "community": item["community"],
+            "category": item["category"], "weight": 1, "touched": 1}
+
+
+@dataclass(frozen=True)
+class Watermarks:
+    """The event-time watermark before and after one bounded run (both ``None`` for a batch
+    over everything, where nothing is late)."""
+
+    before: datetime | None = None
+    after: datetime | None = None
+
+    def expired(self, end: datetime) -> bool:
+        """Closed before this run: the watermark had passed the end plus the lateness."""
+        return self.before is not None and self.before > end + ALLOWED_LATENESS
+
+    def timing(self, end: datetime) -> str:
+        if self.after is not None and end > self.after:
+            return "early"
+        if self.before is not None and end <= self.before:
+            return "late"
+        return "on_time"
+
+
+def _triggered(fn: window.WindowFn) -> beam.WindowInto:
+    return beam.WindowInto(
+        fn,
+        trigger=trigger.AfterWatermark(
+            early=trigger.AfterProcessingTime(int(EARLY_FIRING.total_seconds())),
+            late=trigger.AfterCount(1),
+        ),
+        accumulation_mode=trigger.AccumulationMode.ACCUMULATING,
+        allowed_lateness=Duration(seconds=ALLOWED_LATENESS.total_seconds()),
+    )
+
+
+class _SumPairs(beam.CombineFn):
+    def create_accumulator(self) -> tuple[int, int]:
+        return 0, 0
+
+    def add_input(self, acc: tuple[int, int], value: tuple[int, int]) -> tuple[int, int]:
+        return acc[0] + value[0], acc[1] + value[1]
+
+    def merge_accumulators(self, accs: Any) -> tuple[int, int]:
+        return sum(a[0] for a in accs), sum(a[1] for a in accs)
+
+    def extract_output(self, acc: tuple[int, int]) -> tuple[int, int]:
+        return acc
+
+
+def _row(start: datetime, end: datetime, key: tuple[str, str], items: int, timing: str,
+         pane_index: int | None) -> dict[str, Any]:
+    return {"window_start": start, "window_end": end, "community": key[0], "category": key[1],
+            "items": items, "timing": timing, "pane_index": pane_index}
+
+
+class _Pane(beam.DoFn):
+    """Unbounded: a window's pane as a row, timed by the runner."""
+
+    def __init__(self, name: str) -> None:
+        self.panes = Metrics.counter(NAMESPACE, f"{name}_panes")
+
+    def process(self, kv: tuple[tuple[str, str], tuple[int, int]],
+                w: window.IntervalWindow = beam.DoFn.WindowParam,
+                pane: Any = beam.DoFn.PaneInfoParam) -> Iterator[dict[str, Any]]:
+        self.panes.inc()
+        yield _row(wall_time(float(w.start)), wall_time(float(w.end)), kv[0], kv[1][0],
+                   _TIMING.get(pane.timing, "on_time"), pane.index)
+
+
+class _AssignWindows(beam.DoFn):
+    """Bounded: the element's windows from the same WindowFn, as part of the key, so that a
+    plain combine counts them (a bounded run fires each window once, at its end; Beam's
+    trigger machinery would count element by element in Python for nothing). Windows the
+    watermark had closed before the run are dropped, and new elements in them counted."""
+
+    def __init__(self, fn: window.WindowFn, name: str, watermarks: Watermarks) -> None:
+        self.fn, self.watermarks = fn, watermarks
+        self.too_late = Metrics.counter(NAMESPACE, f"{name}_too_late")
+
+    def process(self, kv: tuple[tuple[str, str], tuple[int, int]],
+                ts: Any = beam.DoFn.TimestampParam) -> Iterator[Any]:
+        key, (weight, touched) = kv
+        for w in self.fn.assign(window.WindowFn.AssignContext(ts)):
+            if self.watermarks.expired(wall_time(float(w.end))):
+                if weight and touched:  # new data, not state re-read from the warehouse
+                    self.too_late.inc()
+                continue
+            yield (float(w.start), float(w.end), *key), (weight, touched)
+
+
+class _Count(beam.PTransform):
+    def __init__(self, fn: window.WindowFn, name: str, watermarks: Watermarks | None) -> None:
+        super().__init__()
+        self.fn, self.name, self.watermarks = fn, name, watermarks
+
+    def expand(self, keyed: beam.PCollection) -> beam.PCollection:
+        if self.watermarks is None:
+            return (
+                keyed
+                | "Window" >> _triggered(self.fn)
+                | "Count" >> beam.CombinePerKey(_SumPairs())
+                | "Pane" >> beam.ParDo(_Pane(self.name))
+            )
+        timing = self.watermarks.timing
+
+        def row(key: tuple[Any, ...], counts: tuple[int, int]) -> dict[str, Any]:
+            start, end = wall_time(key[0]), wall_time(key[1])
+            return _row(start, end, key[2:], counts[0], timing(end), None)
+
+        return (
+            keyed
+            | "AssignWindows" >> beam.ParDo(_AssignWindows(self.fn, self.name, self.watermarks))
+            | "Count" >> beam.CombinePerKey(_SumPairs())
+            # windows that no new element touched are not written
+            | "Touched" >> beam.Filter(lambda kv: kv[1][1] > 0)
+            | "Row" >> beam.MapTuple(row)
+        )
+
+
+class CountDemandByWindow(beam.PTransform):
+    """Demand items per community × category in hourly windows (``hourly``) and in 7-day
+    windows sliding by a day (``trend``), as rows of :data:`COUNT_SCHEMA`.
+
+    Input elements are dicts with ``received_at``, ``community``, ``category``, ``weight``
+    (1: counts; 0: an earlier version being replaced) and ``touched`` (1: new, so its windows
+    are written; 0: window state re-read from the warehouse). See the module docstring for
+    ``watermarks``.
+    """
+
+    def __init__(self, watermarks: Watermarks | None = None) -> None:
+        super().__init__()
+        self.watermarks = watermarks
+
+    def expand(self, elements: beam.PCollection) -> dict[str, beam.PCollection]:
+        keyed = elements | "EventTime" >> beam.Map(
+            lambda e: window.TimestampedValue(
+                ((e["community"], e["category"]), (int(e["weight"]), int(e["touched"]))),
+                event_seconds(e["received_at"]),
+            )
+        )
+        hour, day = HOUR.total_seconds(), DAY.total_seconds()
+        return {
+            "hourly": keyed | "Hourly" >> _Count(window.FixedWindows(hour), "hourly", self.watermarks),
+            "trend": keyed | "Trend" >> _Count(
+                window.SlidingWindows(TREND_SIZE.total_seconds(), day), "trend", self.watermarks),
+        }

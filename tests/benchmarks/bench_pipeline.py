@@ -1,0 +1,290 @@
+"""Beam text stage: batch throughput against a plain loop, and streaming lag.
+
+**Batch.** ``--records`` generated feedback rows (default 200,000) go through the Beam text
+stage of one part (``pipelines.batch.run_part``: parse, mask, split, segment, embed,
+classify, windowed counts, Parquet parts) with ``--workers`` local worker processes
+(FnApiRunner, ``multi_processing``). The baseline, in the same run, is a plain Python loop in
+one process calling the same functions (``minsheng.pii.mask``, ``split_items``,
+``models.text.TextModels.analyse`` in batches, ``models.signals``) over the same Parquet input
+into a Parquet output. Both include loading the models. Targets: at least 1.3x the loop,
+peak memory under 4 GB (driver plus workers).
+
+**Streaming.** While the local streaming mode runs, hotline work orders are appended to a
+file in its inbox and platform messages dropped as new files, at ``--stream-rate`` records a
+second for ``--stream-seconds``. The lag of a record is the time from its landing in the
+inbox to the commit of the merge that puts its window count in the warehouse. Target: p95
+under 60 s.
+
+    python tests/benchmarks/bench_pipeline.py [--records N] [--workers 2] [--stream-seconds 120]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+RECORDS_PER_WEEK_AT_SCALE_1 = 900  # hotline 600 + platform 300 (+ meeting items)
+
+
+class TreeMemory:
+    """Peak resident memory of this process and all its descendants together (the Beam
+    workers are child processes), sampled from /proc every 0.2 s while in use."""
+
+    def __init__(self) -> None:
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    @staticmethod
+    def _tree(pid: int) -> list[int]:
+        out, todo = [], [pid]
+        while todo:
+            p = todo.pop()
+            out.append(p)
+            for task in Path(f"/proc/{p}/task").glob("*"):
+                try:
+                    todo += [int(c) for c in (task / "children").read_text().split()]
+                except OSError:
+                    pass
+        return out
+
+    def _sample(self) -> None:
+        import os
+
+        while not self._stop.is_set():
+            total = 0
+            for p in self._tree(os.getpid()):
+                try:
+                    status = Path(f"/proc/{p}/status").read_text()
+                except OSError:
+                    continue
+                total += next((int(line.split()[1]) for line in status.splitlines()
+                               if line.startswith("VmRSS:")), 0)
+            self.peak_mb = max(self.peak_mb, total / 1024)
+            time.sleep(0.2)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def prepare(tmp: Path, records: int, settings) -> tuple[Path, Path]:  # type: ignore[no-untyped-def]
+    """A warehouse holding ``records`` ingested feedback rows (generated), and models."""
+    import pyarrow.parquet as pq
+
+    from minsheng.generate import generate_district, labelled_corpus
+    from minsheng.ingest import CHANNELS, discover
+    from minsheng.pii import mask_text
+    from models.text import train_text_models
+    from warehouse import staging, store
+
+    weeks = 8
+    scale = records / (RECORDS_PER_WEEK_AT_SCALE_1 * weeks) * 1.05
+    generate_district(tmp / "inputs", weeks, 3, district=settings.district,
+                      taxonomy=settings.taxonomy, scale=scale)
+    db = tmp / "w.duckdb"
+    con = store.connect(db)
+    try:
+        store.migrate(con)
+        for channel in CHANNELS:
+            for f in discover(tmp / "inputs", channel):
+                store.load_batch(con, store.read_batch(channel, f, getattr(settings.channels, channel),
+                                                       settings.district))
+        staging.export_unprocessed(con, tmp / "all-rows.parquet")
+    finally:
+        con.close()
+    rows = pq.read_table(tmp / "all-rows.parquet")
+    if rows.num_rows < records:
+        raise SystemExit(f"generated only {rows.num_rows} rows")
+    pq.write_table(rows.slice(0, records), tmp / "rows.parquet", row_group_size=4096)
+    labelled = [(mask_text(t), y) for t, y in labelled_corpus(3000, 7, settings.taxonomy)]
+    train_text_models(labelled, tmp / "models", userdict=str(settings.userdict),
+                      stopwords=str(settings.stopwords), random_state=7)
+    return tmp / "rows.parquet", tmp / "models"
+
+
+def plain_loop(rows_path: Path, model_dir: Path, out: Path, settings, batch_size: int) -> int:  # type: ignore[no-untyped-def]
+    """The baseline: the same functions in one process, no Beam."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from minsheng.pii import mask
+    from models.signals import sentiment, urgency
+    from models.text import load_text_models
+    from pipelines.transforms import split_items
+
+    models = load_text_models(model_dir, userdict=settings.userdict, stopwords=settings.stopwords)
+    items = []
+    for row in pq.read_table(rows_path).to_pylist():
+        text = mask(row["text"]).text
+        items += [{"item_id": f"{row['feedback_id']}#{n}", "community": row["community"],
+                   "received_at": row["received_at"], "text": part}
+                  for n, part in enumerate(split_items(text), start=1)]
+    out_rows = []
+    for i in range(0, len(items), batch_size):
+        chunk = items[i:i + batch_size]
+        for item, r in zip(chunk, models.analyse([c["text"] for c in chunk]), strict=True):
+            out_rows.append({**item, "tokens": " ".join(r.tokens), "keywords": r.keywords,
+                             "category": r.category, "confidence": r.confidence,
+                             "top3": json.dumps(r.top3, ensure_ascii=False),
+                             "embedding": [float(x) for x in r.embedding],
+                             "urgent": urgency(item["text"]), "sentiment": sentiment(item["text"])})
+    pq.write_table(pa.Table.from_pylist(out_rows), out)
+    return len(out_rows)
+
+
+def beam_part(rows_path: Path, model_dir: Path, folder: Path, settings, workers: int,  # type: ignore[no-untyped-def]
+              batch_size: int) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipelines.batch import ROWS_FILE, STATE_FILE, run_part
+    from pipelines.transforms import ModelSpec
+    from pipelines.windows import ELEMENT_SCHEMA, Watermarks
+
+    folder.mkdir(parents=True)
+    (folder / ROWS_FILE).symlink_to(rows_path)
+    pq.write_table(pa.Table.from_pylist([], schema=ELEMENT_SCHEMA), folder / STATE_FILE)
+    spec = ModelSpec(str(model_dir), str(settings.userdict), str(settings.stopwords))
+    argv = [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"] if workers > 1 else []
+    counters = run_part(folder, spec, watermarks=Watermarks(), argv=argv, batch_size=batch_size)
+    return counters.get("classify_ok", 0)
+
+
+def streaming_lag(tmp: Path, model_dir: Path, settings, seconds: float, rate: float) -> dict:  # type: ignore[no-untyped-def]
+    """Run the local streaming mode while records land; lag per record, landing → merged."""
+    import csv
+
+    from pipelines.batch import load_part
+    from pipelines.inbox import Inbox
+    from pipelines.streaming import MicroBatches, run_stream
+    from pipelines.transforms import ModelSpec
+    from warehouse.store import connect, migrate, read_batch
+
+    db = tmp / "stream.duckdb"
+    con = connect(db)
+    migrate(con)
+    con.close()
+    inbox = tmp / "inbox"
+    (inbox / "hotline").mkdir(parents=True)
+    (inbox / "platform").mkdir()
+    source = sorted((tmp / "inputs" / "hotline").glob("*.csv"))
+    with source[-1].open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        header, orders = next(reader), list(reader)
+    messages = [line for f in sorted((tmp / "inputs" / "platform").glob("*.jsonl"))[-1:]
+                for line in f.read_text(encoding="utf-8").splitlines()]
+
+    def read(channel, path):  # type: ignore[no-untyped-def]
+        return read_batch(channel, path, getattr(settings.channels, channel), settings.district)
+
+    spec = ModelSpec(str(model_dir), str(settings.userdict), str(settings.stopwords))
+    batches = MicroBatches(db, Inbox(inbox, settle=0.5), tmp / "stream-staging", spec, read)
+    merged: list[tuple[float, dict[str, int]]] = []
+
+    def load(part):  # type: ignore[no-untyped-def]
+        out = load_part(db, part)
+        merged.append((time.time(), {c.path: c.read_to for c in part.cursors}))
+        return out
+
+    stop = threading.Event()
+    stream = threading.Thread(target=lambda: run_stream(batches, load, poll_seconds=1.0, stop=stop.is_set))
+    stream.start()
+
+    landed: list[tuple[float, str, int, int]] = []  # time, file, end offset, records
+    hotline = inbox / "hotline" / "stream.csv"
+    with hotline.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerow(header)
+    started, sent, drops, next_drop = time.time(), 0, 0, 0.0
+    while time.time() - started < seconds:
+        tick = time.time()
+        due = int((tick - started) * rate) - sent
+        if due > 0:
+            with hotline.open("a", encoding="utf-8", newline="") as fh:
+                w = csv.writer(fh)
+                for i in range(sent, sent + due):
+                    w.writerow([f"ST{i:09d}", *orders[i % len(orders)][1:]])
+            landed.append((time.time(), "hotline/stream.csv", hotline.stat().st_size, due))
+            sent += due
+        if tick - started >= next_drop:  # a platform export lands every 15 s
+            batch = messages[drops * 10 % len(messages):][:10]
+            path = inbox / "platform" / f"drop-{drops:04d}.jsonl"
+            path.write_text("\n".join(batch) + "\n", encoding="utf-8")
+            landed.append((time.time(), f"platform/{path.name}", path.stat().st_size, len(batch)))
+            drops, next_drop = drops + 1, next_drop + 15
+        time.sleep(max(0.0, 1.0 - (time.time() - tick)))
+
+    def merged_at(path: str, end: int) -> float | None:
+        return next((t for t, cur in merged if cur.get(path, -1) >= end), None)
+
+    deadline = time.time() + 300
+    while any(merged_at(p, e) is None for _, p, e, _ in landed) and time.time() < deadline:
+        time.sleep(0.5)
+    stop.set()
+    stream.join()
+    lags = [merged_at(p, e) - t for t, p, e, n in landed for _ in range(n) if merged_at(p, e) is not None]
+    lags.sort()
+    return {"records": sum(n for *_, n in landed), "merged": len(lags), "parts": len(merged),
+            "median": statistics.median(lags), "p95": lags[int(0.95 * (len(lags) - 1))]}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--records", type=int, default=200_000)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--batch-size", type=int, default=256)
+    ap.add_argument("--stream-seconds", type=float, default=120)
+    ap.add_argument("--stream-rate", type=float, default=20, help="records landing per second")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("jieba").setLevel(logging.WARNING)
+
+    from minsheng.settings import load_settings
+
+    settings = load_settings()
+    with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as name:
+        tmp = Path(name)
+        t = time.perf_counter()
+        rows, models = prepare(tmp, args.records, settings)
+        print(f"setup (generate, ingest, train): {time.perf_counter() - t:.0f} s")
+
+        with TreeMemory() as beam_memory:
+            t = time.perf_counter()
+            n_beam = beam_part(rows, models, tmp / "part", settings, args.workers, args.batch_size)
+            beam = time.perf_counter() - t
+        with TreeMemory() as loop_memory:
+            t = time.perf_counter()
+            n_loop = plain_loop(rows, models, tmp / "loop-items.parquet", settings, args.batch_size)
+            loop = time.perf_counter() - t
+
+        print(f"batch: {args.records:,} feedback rows -> {n_beam:,} demand items "
+              f"(loop: {n_loop:,})")
+        print(f"plain loop, 1 process        : {loop:7.1f} s  {args.records / loop:8,.0f} records/s")
+        print(f"Beam, {args.workers} worker processes   : {beam:7.1f} s  {args.records / beam:8,.0f} records/s")
+        print(f"ratio Beam / loop            : {loop / beam:7.2f}   (target >= 1.3)")
+        print(f"peak memory, driver + workers: {beam_memory.peak_mb:7,.0f} MB   (target < 4096; "
+              f"plain loop {loop_memory.peak_mb:,.0f} MB)")
+
+        lag = streaming_lag(tmp, models, settings, args.stream_seconds, args.stream_rate)
+        print(f"streaming: {lag['records']:,} records landed over {args.stream_seconds:.0f} s "
+              f"({args.stream_rate:g}/s), {lag['merged']:,} merged in {lag['parts']} parts")
+        print(f"lag landing -> window count in the warehouse: median {lag['median']:.1f} s, "
+              f"p95 {lag['p95']:.1f} s (target p95 < 60)")
+
+
+if __name__ == "__main__":
+    main()

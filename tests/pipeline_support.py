@@ -1,0 +1,93 @@
+"""Helpers shared by the streaming and exactly-once tests: small trained models (trained once
+per session, on disk), a small generated inbox, a warehouse snapshot, the micro-batch driver."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+from minsheng.settings import Settings
+
+# what the tests compare: everything a run writes, minus the times it wrote it
+SNAPSHOT = {
+    "feedback": "feedback_id, content_hash, source_file, source_pos",
+    "quarantine": "quarantine_id, reason, source_pos, record_id",
+    "demand_items": "item_id, feedback_id, category, tokens, top3, urgent, sentiment",
+    "demand_counts_hourly": "window_start, community, category, items, timing, pane_index",
+    "demand_trend_daily": "window_start, community, category, items, timing, pane_index",
+    "inbox_files": "path, read_to, records, fingerprint, error",
+    "processed_parts": "part_id, seq, base_part, watermark, feedback, items, dead_letters, too_late",
+}
+
+
+def trained_models(base: Path, settings: Settings) -> Path:
+    """Small text models under ``base``, trained on the first call of the session."""
+    model_dir = base / "stream-models"
+    if (model_dir / "card.json").exists():
+        return model_dir
+    from minsheng.generate import labelled_corpus
+    from minsheng.pii import mask_text
+    from models.text import train_text_models
+
+    labelled = [(mask_text(t), y) for t, y in labelled_corpus(600, 7, settings.taxonomy)]
+    train_text_models(labelled, model_dir, userdict=str(settings.userdict),
+                      stopwords=str(settings.stopwords), random_state=7)
+    return model_dir
+
+
+def generated_inputs(base: Path, settings: Settings, scale: float = 0.04) -> Path:
+    """One small generated week (about 25 hotline orders, 12 platform messages, a few
+    meeting notes), generated once per session."""
+    out = base / f"inputs-{scale}"
+    if not out.exists():
+        from minsheng.generate import generate_district
+
+        generate_district(out, 1, 11, district=settings.district, taxonomy=settings.taxonomy,
+                          scale=scale)
+    return out
+
+
+def copy_channels(inputs: Path, inbox: Path, *channels: str) -> None:
+    for channel in channels:
+        shutil.copytree(inputs / channel, inbox / channel, dirs_exist_ok=True)
+
+
+def snapshot(db: Path) -> dict[str, str]:
+    from warehouse.store import connect
+
+    con = connect(db, read_only=True)
+    try:
+        return {
+            table: hashlib.sha256(repr(con.execute(
+                f"select {cols} from {table} order by all").fetchall()).encode()).hexdigest()
+            for table, cols in SNAPSHOT.items()
+        }
+    finally:
+        con.close()
+
+
+def fresh_warehouse(db: Path) -> Path:
+    from warehouse.store import connect, migrate
+
+    con = connect(db)
+    try:
+        migrate(con)
+    finally:
+        con.close()
+    return db
+
+
+def micro_batches(db: Path, inbox: Path, staging: Path, model_dir: Path, settings: Settings,
+                  argv: list[str] | None = None):  # type: ignore[no-untyped-def]
+    from pipelines.inbox import Inbox
+    from pipelines.streaming import MicroBatches
+    from pipelines.transforms import ModelSpec
+    from warehouse.store import read_batch
+
+    spec = ModelSpec(str(model_dir), str(settings.userdict), str(settings.stopwords))
+
+    def read(channel: str, path: Path):  # type: ignore[no-untyped-def]
+        return read_batch(channel, path, getattr(settings.channels, channel), settings.district)
+
+    return MicroBatches(db, Inbox(inbox, settle=0.5), staging, spec, read, argv=argv)

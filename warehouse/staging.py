@@ -1,0 +1,231 @@
+"""The text stage's hand-off with the warehouse, and the loader that makes it exactly once.
+
+Beam workers never open the warehouse: DuckDB has one writer, and a runner may run a bundle
+twice. The driver exports what a run needs (:func:`export_unprocessed`,
+:func:`export_window_state`); workers write Parquet parts into a staging folder named by
+the hash of that input; then one loader (:func:`merge_part`) merges the part in a single
+transaction that also records it in the ``processed_parts`` ledger (and, in streaming mode,
+moves the inbox read positions in ``inbox_files``). Every write is by primary key and
+replaces instead of adding, so that:
+
+* a bundle retried by the runner rewrites the same rows;
+* a run killed before the merge leaves the warehouse as it was, and its rerun stages the same
+  part again (or a larger one, if more data arrived);
+* a part already merged is skipped, and a part computed on an older head is refused
+  (:class:`StalePart`), so that window counts are never overwritten by stale ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from warehouse.sql import read_sql
+
+ITEM_COLUMNS = (
+    "item_id", "feedback_id", "channel", "received_at", "week", "community", "text", "tokens",
+    "keywords", "category", "confidence", "top3", "embedding", "content_hash", "model_version",
+    "urgent", "sentiment",
+)
+COUNT_TABLES = {"hourly": "demand_counts_hourly", "trend": "demand_trend_daily"}
+
+
+class StalePart(RuntimeError):
+    """The part was computed on a warehouse state that another part has since changed."""
+
+
+@dataclass(frozen=True)
+class Head:
+    """The last part merged, and the event-time watermark after it."""
+
+    part_id: str | None = None
+    watermark: datetime | None = None
+
+
+@dataclass(frozen=True)
+class InboxCursor:
+    """How far an inbox file has been read (a row of ``inbox_files``)."""
+
+    path: str
+    channel: str
+    read_to: int
+    records: int
+    fingerprint: str
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Part:
+    """A staged part: the folder the workers wrote, and what the loader records with it."""
+
+    part_id: str
+    mode: str  # batch | stream (bounded runs) | unbounded (a runner's panes)
+    folder: Path
+    base: str | None
+    watermark: datetime | None
+    feedback: int = 0
+    too_late: int = 0
+    cursors: tuple[InboxCursor, ...] = field(default_factory=tuple)
+
+
+def part_id(mode: str, base: str | None, *parts: str) -> str:
+    """A part's name: the same input on the same head gives the same name."""
+    h = hashlib.sha256("\x1f".join((mode, base or "", *parts)).encode("utf-8"))
+    return f"{mode}-{h.hexdigest()[:16]}"
+
+
+def head(con: duckdb.DuckDBPyConnection) -> Head:
+    row = con.execute(
+        "select part_id, max(watermark) over () from processed_parts order by seq desc limit 1"
+    ).fetchall()
+    return Head(*row[0]) if row else Head()
+
+
+def inbox_cursors(con: duckdb.DuckDBPyConnection) -> dict[str, InboxCursor]:
+    rows = con.execute(
+        "select path, channel, read_to, records, fingerprint, error from inbox_files"
+    ).fetchall()
+    return {r[0]: InboxCursor(*r) for r in rows}
+
+
+def export_unprocessed(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[int, str]:
+    """Write the feedback rows that have neither demand items nor a dead letter for their
+    current content to Parquet. Returns the row count and a digest of the rows' keys and
+    content hashes (the same rows give the same digest)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # small row groups: a runner splits a Parquet read by row group, so they set the grain
+    # at which work spreads over workers
+    con.execute(f"copy ({read_sql('loader', 'unprocessed')}) to '{path}' "
+                "(format parquet, row_group_size 4096)")
+    n, digest = con.execute(
+        "select count(*), md5(coalesce(string_agg(feedback_id || ':' || content_hash, ',' "
+        "order by feedback_id), '')) from read_parquet($p)", {"p": str(path)}
+    ).fetchall()[0]
+    return n, digest
+
+
+def export_window_state(con: duckdb.DuckDBPyConnection, rows: Path, path: Path) -> int:
+    """Write the stored contents of the windows a run over ``rows`` touches (see
+    ``pipelines.windows``): what a bounded run re-reads to count whole windows."""
+    con.execute(
+        f"copy ({read_sql('loader', 'window_state')}) to '{path}' (format parquet)",
+        {"rows": str(rows)},
+    )
+    return con.execute("select count(*) from read_parquet($p)", {"p": str(path)}).fetchall()[0][0]
+
+
+def _files(folder: Path, name: str) -> list[str]:
+    return [str(p) for p in sorted(folder.glob(f"{name}-*.parquet"))]
+
+
+def _merge_counts(con: duckdb.DuckDBPyConnection, table: str, files: list[str]) -> int:
+    """Replace window counts by key. A bounded run's rows (no pane index) always replace and
+    count one firing more; a runner's panes replace only older panes of the same window."""
+    if not files:
+        return 0
+    con.execute("""
+        create or replace temp table _counts as
+        select * from read_parquet($files)
+        qualify row_number() over (partition by window_start, community, category
+                                   order by pane_index desc nulls first) = 1
+    """, {"files": files})
+    con.execute(f"""
+        insert or replace into {table}
+        select n.window_start, n.window_end, n.community, n.category, n.items, n.timing,
+               coalesce(n.pane_index, o.pane_index + 1, 0), now()::timestamp
+        from _counts as n
+        left join {table} as o using (window_start, community, category)
+        where n.pane_index is null or o.pane_index is null or n.pane_index > o.pane_index
+    """)
+    n = con.execute("select count(*) from _counts").fetchall()[0][0]
+    con.execute("drop table _counts")
+    return n
+
+
+def _close_windows(con: duckdb.DuckDBPyConnection, watermark: datetime | None) -> None:
+    """The on-time firing of windows the watermark has passed without new data."""
+    if watermark is None:
+        return
+    for table in COUNT_TABLES.values():
+        con.execute(f"""
+            update {table} set timing = 'on_time', pane_index = pane_index + 1,
+                               updated_at = now()::timestamp
+            where timing = 'early' and window_end <= $w
+        """, {"w": watermark})
+
+
+def merge_part(con: duckdb.DuckDBPyConnection, part: Part) -> dict[str, int]:
+    """Merge a staged part into the warehouse in one transaction, exactly once.
+
+    Demand items replace a feedback row's old items as a whole (its item count may have
+    changed, or its new version may have been dead-lettered); dead letters go to
+    ``quarantine``; window counts replace the stored ones; the inbox positions and the
+    ledger row are written with them. A part already in the ledger is skipped (its counts
+    are returned with ``merged=0``); a part whose base is no longer the head raises
+    :class:`StalePart`.
+    """
+    done = con.execute(
+        "select feedback, items, dead_letters, too_late from processed_parts where part_id = $p",
+        {"p": part.part_id},
+    ).fetchall()
+    if done:
+        return dict(zip(("feedback", "items", "dead_letters", "too_late"), done[0], strict=True)) | {"merged": 0}
+    items, dead = _files(part.folder, "items"), _files(part.folder, "dead")
+    con.execute("begin transaction")
+    try:
+        current = head(con)
+        # a runner's panes merge in any order (counts by pane index); parts of bounded runs
+        # carry whole-window counts computed on the head they name
+        if part.mode != "unbounded" and current.part_id != part.base:
+            raise StalePart(f"{part.part_id} was computed on {part.base}, the head is now {current.part_id}")
+        con.execute("create or replace temp table _items as select * from read_parquet($f, union_by_name = true)"
+                    if items else "create or replace temp table _items as select null::varchar as feedback_id limit 0",
+                    {"f": items} if items else None)
+        con.execute("create or replace temp table _dead as select * from read_parquet($f)"
+                    if dead else "create or replace temp table _dead as select null::varchar as feedback_id limit 0",
+                    {"f": dead} if dead else None)
+        con.execute("""
+            delete from demand_items where feedback_id in (
+                select feedback_id from _items union select nullif(feedback_id, '') from _dead)
+        """)
+        n_items = con.execute("select count(*) from _items").fetchall()[0][0]
+        if n_items:
+            cols = ", ".join(ITEM_COLUMNS)
+            con.execute(f"insert into demand_items ({cols}, processed_at) "
+                        f"select {cols}, now()::timestamp from _items")
+        n_dead = con.execute("select count(*) from _dead").fetchall()[0][0]
+        if n_dead:
+            con.execute("""
+                insert or ignore into quarantine
+                select md5(concat_ws('|', feedback_id, content_hash, stage || ':' || reason)),
+                       channel, source_file, source_pos, stage || ':' || reason, message, payload,
+                       now()::timestamp, nullif(feedback_id, ''), nullif(content_hash, '')
+                from _dead
+            """)
+        for name, table in COUNT_TABLES.items():
+            _merge_counts(con, table, _files(part.folder, name))
+        _close_windows(con, part.watermark)
+        for c in part.cursors:
+            con.execute(
+                "insert or replace into inbox_files values (?, ?, ?, ?, ?, ?, ?, now()::timestamp)",
+                [c.path, c.channel, c.read_to, c.records, c.fingerprint, part.part_id, c.error],
+            )
+        con.execute("""
+            insert into processed_parts
+            select $p, coalesce((select max(seq) from processed_parts), 0) + 1, $mode, $base,
+                   $w, $feedback, $items, $dead, $late, now()::timestamp
+        """, {"p": part.part_id, "mode": part.mode, "base": part.base, "w": part.watermark,
+              "feedback": part.feedback, "items": n_items, "dead": n_dead, "late": part.too_late})
+        con.execute("drop table _items")
+        con.execute("drop table _dead")
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return {"feedback": part.feedback, "items": n_items, "dead_letters": n_dead,
+            "too_late": part.too_late, "merged": 1}
+
