@@ -12,10 +12,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from flows.cli_model import model_app
+
 app = typer.Typer(help="minsheng 民生: needs sensing and demand matching for a sub-district.",
                   no_args_is_help=True, add_completion=False)
 console = Console()
 err = Console(stderr=True)
+app.add_typer(model_app, name="model")
 
 DbOpt = Annotated[Optional[Path], typer.Option("--db", help="warehouse file (default: MINSHENG_DB or data/minsheng.duckdb)")]
 
@@ -25,7 +28,9 @@ def _prepare_env() -> None:
     parallel processes never share ~/.prefect."""
     import logging
 
-    logging.getLogger("jieba").setLevel(logging.WARNING)  # it announces every dictionary load
+    import jieba  # sets its logger to DEBUG on import: quieten it after
+
+    jieba.setLogLevel(logging.WARNING)  # it announces every dictionary load
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("PREFECT_HOME", str(Path("data/.prefect").resolve()))
@@ -98,30 +103,82 @@ def ingest(
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def process(
+    ctx: typer.Context,
     db: DbOpt = None,
+    streaming: Annotated[bool, typer.Option("--streaming", help="keep processing what lands in the inbox until stopped")] = False,
+    inbox: Annotated[Optional[Path], typer.Option(help="inbox folder for --streaming (default: the streaming.inbox setting)")] = None,
     runner: Annotated[Optional[str], typer.Option(help="Beam runner (default: pinned in-process runner)")] = None,
     workers: Annotated[Optional[int], typer.Option(help="local worker processes")] = None,
+    poll: Annotated[Optional[float], typer.Option(help="seconds between inbox polls (--streaming)")] = None,
+    max_idle: Annotated[Optional[float], typer.Option(help="stop once nothing has landed for this many seconds (--streaming)")] = None,
 ) -> None:
-    """Run the Beam text stage over everything ingested and not yet processed."""
-    from flows.pipeline import process_flow
-
+    """Run the Beam text stage over everything ingested and not yet processed, or with
+    --streaming over what keeps landing in the inbox. Other options (--flink_master=…,
+    --project=…) are passed to Beam."""
     argv = [f"--runner={runner}"] if runner else []
     if workers:
         argv += [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
-    console.print(process_flow(_db_arg(db), argv))
+    argv += ctx.args
+    if not streaming:
+        from flows.pipeline import process_flow
+
+        console.print(process_flow(_db_arg(db), argv))
+        return
+    import signal
+
+    from flows.pipeline import stream_flow
+
+    # stopped by SIGTERM as by Ctrl-C; a part is merged with its inbox positions or not at all
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        console.print(stream_flow(_db_arg(db), str(inbox) if inbox else None, argv, poll, max_idle))
+    except KeyboardInterrupt:
+        err.print("stopped: what was merged stays merged, the rest is read again on the next start")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @app.command()
 def match(
-    supply: Annotated[Path, typer.Option(help="supply registry YAML")] = Path("data/demo/supply.yaml"),
+    supply: Annotated[Optional[Path], typer.Option(help="supply registry, YAML or CSV (default: the matching.registry setting)")] = None,
+    week: Annotated[Optional[str], typer.Option(help="ISO week, e.g. 2026-W47 (default: every week; with --what-if, the latest)")] = None,
+    what_if: Annotated[Optional[list[str]], typer.Option("--what-if", help="SERVICE:+N, SERVICE:-N, SERVICE:=N or SERVICE@COMMUNITY:+N; repeatable; writes nothing")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="what-if output: table | csv | json | markdown")] = "table",
     db: DbOpt = None,
 ) -> None:
-    """Match every week's demand items against the registry's capacity."""
-    from flows.pipeline import match_task
+    """Match demand items against capacity (writes the warehouse), or answer a what-if (reads only)."""
+    if not what_if:
+        from flows.pipeline import match_task
 
-    console.print(match_task.fn(str(supply), _db_arg(db)))
+        console.print(match_task.fn(str(supply) if supply else None, _db_arg(db), week))
+        return
+    from minsheng.matching import CapacityChange, load_match_config
+    from minsheng.settings import load_settings
+    from warehouse.loaders import what_if_week
+    from warehouse.readers import open_reader
+    from warehouse.store import QueryResult
+
+    s = load_settings(db=db)
+    try:
+        changes = [CapacityChange.parse(spec) for spec in what_if]
+        config = load_match_config(s.config_dir / s.matching.config, s.district.community_codes)
+        with open_reader(s.db) as (con, _):
+            week = week or con.execute("select max(week) from demand_items").fetchone()[0]
+            result = what_if_week(con, week, changes, config, other_label=s.taxonomy.other_code)
+    except (ValueError, KeyError, FileNotFoundError) as exc:
+        err.print(str(exc).strip('"'))
+        raise typer.Exit(2) from None
+    b, a = result.before, result.after
+    err.print(f"{week}, {' '.join(what_if)}: matched {b.matched} → {a.matched} ({a.matched - b.matched:+d}), "
+              f"unmet {b.unmet} → {a.unmet} ({a.unmet - b.unmet:+d}), objective {b.total} → {a.total}")
+    _print_result(QueryResult(
+        ["community", "category", "matched_before", "matched_after", "matched_change",
+         "unmet_before", "unmet_after", "unmet_change"],
+        [(c.community, c.category, c.matched_before, c.matched_after, c.matched_after - c.matched_before,
+          c.unmet_before, c.unmet_after, c.unmet_after - c.unmet_before) for c in result.cells],
+    ), fmt)
 
 
 @app.command()
@@ -139,12 +196,13 @@ def report(
 def query(
     name_or_sql: Annotated[Optional[str], typer.Argument(help="a named query (see --list) or SQL")] = None,
     param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="NAME=VALUE")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table | csv | json")] = "table",
+    fmt: Annotated[str, typer.Option("--format", help="table | csv | json | markdown")] = "table",
     list_: Annotated[bool, typer.Option("--list", help="list the named queries")] = False,
     db: DbOpt = None,
 ) -> None:
     """Query the warehouse read-only."""
     from minsheng.settings import load_settings
+    from warehouse.readers import WarehouseBusy
     from warehouse.store import read_sql, resolve_query, run_query, sql_files
 
     if list_ or not name_or_sql:
@@ -155,9 +213,12 @@ def query(
     params = dict(p.split("=", 1) for p in (param or []))
     try:
         result = run_query(load_settings(db=db).db, resolve_query(name_or_sql), params)
-    except (PermissionError, KeyError, FileNotFoundError) as exc:
+    except (PermissionError, KeyError, FileNotFoundError, WarehouseBusy) as exc:
         err.print(str(exc).strip('"'))
         raise typer.Exit(2) from None
+    if result.source and not result.source.current:
+        err.print(f"the warehouse is being written: answered from the snapshot published at "
+                  f"{result.source.published_at:%Y-%m-%d %H:%M:%S}")
     _print_result(result, fmt)
 
 
@@ -171,6 +232,16 @@ def _print_result(result, fmt: str) -> None:  # type: ignore[no-untyped-def]
         w = csv.writer(sys.stdout)
         w.writerow(result.columns)
         w.writerows(result.rows)
+    elif fmt == "markdown":
+        def cell(v: object) -> str:
+            return "" if v is None else str(v).replace("|", "\\|").replace("\n", " ")
+
+        lines = ["| " + " | ".join(result.columns) + " |", "|" + "---|" * len(result.columns)]
+        lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in result.rows]
+        print("\n".join(lines))
+    elif fmt != "table":
+        err.print(f"unknown format {fmt!r}: table, csv, json or markdown")
+        raise typer.Exit(2)
     else:
         table = Table(*result.columns)
         for row in result.rows:

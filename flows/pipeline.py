@@ -6,11 +6,9 @@ connection, so that only one writer holds the DuckDB file at any time.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
@@ -21,6 +19,11 @@ from minsheng.ingest import CHANNELS, UnreadableInput, discover
 from minsheng.settings import Settings, load_settings
 from warehouse import store
 from warehouse.loaders import load_reference, load_supply, match_week
+from warehouse.readers import publish_snapshot
+
+if TYPE_CHECKING:  # Beam is imported only by the tasks that run it
+    from pipelines.transforms import ModelSpec
+    from warehouse.staging import Part
 
 
 @dataclass
@@ -107,88 +110,140 @@ def ingest_flow(channel: str, paths: list[str], db: str | None = None) -> dict[s
             total.add(store.LoadCounts(**counts))
             rows.append({"file": Path(path).name, **counts})
     rows.append({"file": "total", **total.as_dict()})
+    publish_snapshot(_settings(db).db)  # planners' queries see the new rows while others write
     create_table_artifact(key=f"ingest-{channel}", table=rows,
                           description=f"minsheng ingestion counts for channel {channel}")
     log.info("%s: %s", channel, total.as_dict())
     return {**total.as_dict(), "unreadable": unreadable}
 
 
+#: Registry name of the model that flows train on generated data when no model is in use.
+GENERATED_MODEL = "generated"
+
+
 @task(cache_policy=NO_CACHE)
 def train_models_task(db: str | None = None, force: bool = False) -> dict:
+    """Return the card of the model in use; when there is none, or when it is the flows' own
+    ``generated`` model and the configured embedder changed, train ``generated`` on generated
+    (masked) texts plus the review queue's corrections. A model that someone trained and chose
+    (`minsheng model train`, `model use`) is never replaced here."""
     from minsheng.generate import labelled_corpus
     from minsheng.pii import mask_text
-    from models.text import train_text_models
+    from models.datasets import merge_corrections
+    from models.registry import current
+    from models.text import train_registered
+    from warehouse.review import corrections
 
     s = _settings(db)
-    card_path = s.model_dir / "card.json"
-    if card_path.exists() and not force:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
+    entry = current(s.model_dir)
+    if entry is not None and not force:
+        card = entry.card
         trained_with = (card["embedder"]["kind"], card["embedder"]["path"])
         # a classifier only fits the embedder it was trained on: switching the embedder in
         # config retrains, so a pretrained model replaces the default by config alone
-        if trained_with == (s.embedder.kind, s.embedder.path):
+        if entry.name != GENERATED_MODEL or trained_with == (s.embedder.kind, s.embedder.path):
             return card
     # the pipeline classifies masked text, so the model learns from masked text too (and
     # never stores a phone number in its vocabulary)
     labelled = [(mask_text(t), y) for t, y in
                 labelled_corpus(s.classifier.train_size, s.classifier.seed, s.taxonomy)]
-    return train_text_models(
-        labelled, s.model_dir, userdict=str(s.userdict), stopwords=str(s.stopwords),
-        dim=s.embedder.dim, unknown_threshold=s.classifier.unknown_threshold,
-        random_state=s.classifier.seed, embedder_kind=s.embedder.kind,
-        embedder_path=s.embedder.path,
+    fixed: list[tuple[str, str]] = []
+    if s.db.exists():
+        con = store.connect(s.db, read_only=True)
+        try:
+            fixed = corrections(con)
+        finally:
+            con.close()
+    _, card = train_registered(
+        merge_corrections(labelled, fixed), s.model_dir, GENERATED_MODEL,
+        userdict=str(s.userdict), stopwords=str(s.stopwords), dim=s.embedder.dim,
+        unknown_threshold=s.classifier.unknown_threshold, random_state=s.classifier.seed,
+        embedder_kind=s.embedder.kind, embedder_path=s.embedder.path,
+        source={"generated": {"n": s.classifier.train_size, "seed": s.classifier.seed},
+                "corrections": len(fixed)},
     )
+    return card
+
+
+def _model_spec(s: Settings) -> ModelSpec:
+    from models.registry import current, current_model_dir
+    from pipelines.transforms import ModelSpec
+
+    model = current(s.model_dir)
+    # the embedder a model was trained with is the one it must be served with
+    embedder = model.card["embedder"] if model else {"kind": s.embedder.kind, "path": s.embedder.path}
+    return ModelSpec(
+        model_dir=str(current_model_dir(s.model_dir)), userdict=str(s.userdict),
+        stopwords=str(s.stopwords),
+        embedder_kind=embedder["kind"], embedder_path=embedder["path"],
+        other_label=s.taxonomy.other_code,
+    )
+
+
+@task(cache_policy=NO_CACHE)
+def load_part_task(part: Part, db: str | None = None) -> dict[str, int]:
+    """The loader: merge one staged part into the warehouse, exactly once; then queue the
+    low-confidence items for review and publish the planners' snapshot."""
+    from models.registry import current
+    from pipelines.batch import load_part
+    from warehouse.embeddings import ensure_embedding_dim
+    from warehouse.review import refresh_review_queue
+
+    s = _settings(db)
+    model = current(s.model_dir)
+    if model is not None:
+        con = store.connect(s.db)
+        try:
+            ensure_embedding_dim(con, model.card["embedder"]["dim"])
+        finally:
+            con.close()
+    counts = load_part(s.db, part)
+    con = store.connect(s.db)
+    try:
+        counts["queued_for_review"] = refresh_review_queue(con, s.classifier.review_threshold)
+    finally:
+        con.close()
+    publish_snapshot(s.db)
+    return counts
 
 
 @task(cache_policy=NO_CACHE)
 def process_task(db: str | None = None, argv: list[str] | None = None) -> dict[str, int]:
-    """Run the Beam text stage over unprocessed feedback, then merge its output."""
-    from pipelines.batch import run_batch
-    from pipelines.transforms import ModelSpec
+    """Run the Beam text stage over unprocessed feedback, then the loader over its output."""
+    from pipelines.batch import stage_part
 
     s = _settings(db)
-    snapshot = s.staging_dir / "pending.parquet"
-    con = store.connect(s.db)
-    try:
-        n = store.export_unprocessed(con, snapshot)
-    finally:
-        con.close()
-    if n == 0:
+    part = stage_part(s.db, s.staging_dir / "batch", _model_spec(s), mode="batch", argv=argv,
+                      default_runner=s.pipeline.runner, batch_size=s.pipeline.batch_size)
+    if part is None:
         return {"feedback": 0, "items": 0, "dead_letters": 0}
-    # The run folder is named by the snapshot's content: the same input re-run lands in the
-    # same folder, and the loader merges by primary key.
-    run_id = hashlib.sha256(snapshot.read_bytes()).hexdigest()[:16]
-    spec = ModelSpec(
-        model_dir=str(s.model_dir), userdict=str(s.userdict), stopwords=str(s.stopwords),
-        embedder_kind=s.embedder.kind, embedder_path=s.embedder.path,
-        other_label=s.taxonomy.other_code,
-    )
-    result = run_batch(snapshot, s.staging_dir / f"run-{run_id}", spec, argv=argv,
-                       default_runner=s.pipeline.runner, batch_size=s.pipeline.batch_size)
-    con = store.connect(s.db)
-    try:
-        merged = store.merge_staged(con, result.run_dir)
-    finally:
-        con.close()
-    return {"feedback": n, **merged}
+    return load_part_task(part, db)
 
 
 @task(cache_policy=NO_CACHE)
-def match_task(supply: str, db: str | None = None) -> dict[str, int]:
+def match_task(supply: str | None = None, db: str | None = None, week: str | None = None) -> dict[str, int]:
+    """Load the registry (default: the ``matching.registry`` setting), match every week (or
+    one), then publish the snapshot that planners' queries read while a flow writes."""
+    from minsheng.matching import load_match_config
     from minsheng.supply import load_registry
 
     s = _settings(db)
-    registry = load_registry(Path(supply), s.taxonomy, s.district)
+    registry = load_registry(Path(supply) if supply else s.matching.registry, s.taxonomy, s.district)
+    config = load_match_config(s.config_dir / s.matching.config, s.district.community_codes)
     con = store.connect(s.db)
     try:
         weeks = [r[0] for r in con.execute("select distinct week from demand_items order by 1").fetchall()]
         load_supply(con, registry, s.district, weeks)
-        totals = {"items": 0, "matched": 0, "unmet": 0}
-        for week in weeks:
-            for k, v in match_week(con, week, other_label=s.taxonomy.other_code).items():
-                totals[k] += v
+        totals = {"items": 0, "matched": 0, "unmet": 0, "communities_over_fairness_margin": 0}
+        for w in [week] if week else weeks:
+            result = match_week(con, w, config, other_label=s.taxonomy.other_code)
+            totals["items"] += len(result.matches)
+            totals["matched"] += result.objective.matched
+            totals["unmet"] += result.objective.unmet
+            totals["communities_over_fairness_margin"] += sum(f.exceeds for f in result.fairness)
     finally:
         con.close()
+    publish_snapshot(s.db)
     return totals
 
 
@@ -217,6 +272,54 @@ def process_flow(db: str | None = None, argv: list[str] | None = None) -> dict[s
     migrate_task(db)
     train_models_task(db)
     return process_task(db, argv)
+
+
+@flow(name="minsheng-stream")
+def stream_flow(
+    db: str | None = None,
+    inbox: str | None = None,
+    argv: list[str] | None = None,
+    poll_seconds: float | None = None,
+    max_idle: float | None = None,
+) -> dict[str, int]:
+    """Streaming mode: micro-batches over an inbox folder until stopped (or, with
+    ``max_idle``, until nothing new has landed for that many seconds); the loader task
+    merges each one exactly once with the inbox positions it consumed."""
+    from pipelines.batch import LOCAL_RUNNERS, named_runner
+    from pipelines.inbox import Inbox
+    from pipelines.streaming import MicroBatches, StagedPanes, run_stream, start_unbounded
+
+    migrate_task(db)
+    train_models_task(db)
+    s = _settings(db)
+    log = get_run_logger()
+    folder = Path(inbox) if inbox else s.streaming.inbox
+    poll = poll_seconds or s.streaming.poll_seconds
+    spec = _model_spec(s)
+
+    def read(channel: str, path: Path) -> store.ChannelBatch:
+        return store.read_batch(channel, path, getattr(s.channels, channel), s.district,
+                                limits=s.ingest.limits())
+
+    def load(part: Part) -> dict[str, int]:
+        return load_part_task(part, db)
+
+    runner = named_runner(argv)
+    if runner is None or runner in LOCAL_RUNNERS:
+        batches = MicroBatches(s.db, Inbox(folder, s.streaming.settle_seconds), s.staging_dir / "stream",
+                               spec, read, argv=argv, default_runner=s.pipeline.runner,
+                               batch_size=s.pipeline.batch_size)
+        return run_stream(batches, load, poll_seconds=poll, max_idle=max_idle)
+    # a cluster runs the unbounded pipeline; this process ingests and loads its panes
+    staged = s.staging_dir / "unbounded"
+    job = start_unbounded(list(argv or []), str(folder), str(staged), spec, s.channels, s.district,
+                          batch_size=s.pipeline.batch_size, poll_seconds=poll)
+    log.info("%s job submitted; loading its panes from %s", runner, staged)
+    try:
+        return run_stream(StagedPanes(s.db, Inbox(folder, s.streaming.settle_seconds), staged, read),
+                          load, poll_seconds=poll, max_idle=max_idle)
+    finally:
+        job.cancel()
 
 
 @flow(name="minsheng-demo")

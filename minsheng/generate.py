@@ -782,6 +782,12 @@ _CULTURE_SERVICES = [("library", "图书室与电子阅览室", "人次", 0.3),
                      ("activity", "文体活动室", "人次", 0.35),
                      ("rehearsal", "排练厅与多功能厅", "场次", 0.2),
                      ("exhibition", "展览厅", "场次", 0.15)]
+# Where each base's places are (ours, made up for the demo): residents of other communities
+# travel there. Home visits and dispatch to partner shops have no site.
+_BASE_SITES = {"culture_base": "C06", "life_base": "C09", "elderly_base": "C04"}
+_SITE_SERVICES = {"culture_base": {"library", "activity", "rehearsal", "exhibition"},
+                  "life_base": {"childcare", "youth", "counselling"},
+                  "elderly_base": {"daycare", "residential"}}
 # (name, kind of NGO, primary categories, secondary categories)
 _NGOS = [
     ("南坪手语之家", "聋哑人群扶助", ["disability"], []),
@@ -843,6 +849,9 @@ def _build_supply(seed: int, district: District, taxonomy: Taxonomy, scale: floa
         services = [service(f"{pid}.{sid}", sname, {category: "primary"}, "all", unit,
                             cap(total * share * rng.uniform(0.85, 1.15)), *rest)
                     for sid, sname, unit, share, *rest in lines]
+        for svc, (sid, *_) in zip(services, lines, strict=True):
+            if sid in _SITE_SERVICES[pid]:
+                svc["location"] = _BASE_SITES[pid]
         providers.append({"id": pid, "name": name, "kind": "base", "services": services})
 
     base("culture_base", "文化服务基地", "culture", rng.uniform(1.0, 1.2), _CULTURE_SERVICES)

@@ -39,6 +39,7 @@ class EmbedderSettings(BaseModel):
 
 class ClassifierSettings(BaseModel):
     unknown_threshold: float = 0.35
+    review_threshold: float = 0.6  # items less confident than this go to the review queue
     train_size: int = 6000
     seed: int = 7
 
@@ -46,6 +47,17 @@ class ClassifierSettings(BaseModel):
 class PipelineSettings(BaseModel):
     runner: str = "FnApiRunner"
     batch_size: int = 256
+
+
+class StreamingSettings(BaseModel):
+    inbox: Path = Path("data/inbox")
+    poll_seconds: float = 2.0
+    settle_seconds: float = 2.0  # a document is read once unmodified for this long
+
+
+class MatchingSettings(BaseModel):
+    registry: Path = Path("data/demo/supply.yaml")  # the supply registry, YAML or CSV
+    config: str = "matching.yaml"                   # costs, priorities, fairness, travel: in config_dir
 
 
 class IngestSettings(BaseModel):
@@ -89,6 +101,8 @@ class Settings(BaseSettings):
     embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
     classifier: ClassifierSettings = Field(default_factory=ClassifierSettings)
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
+    streaming: StreamingSettings = Field(default_factory=StreamingSettings)
+    matching: MatchingSettings = Field(default_factory=MatchingSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
 
     @classmethod

@@ -14,7 +14,8 @@ from typing import Any
 import jinja2
 
 from minsheng.domain import District, Taxonomy
-from warehouse.store import QueryResult, connect, read_sql
+from warehouse.readers import open_reader
+from warehouse.store import QueryResult, read_sql
 
 
 @dataclass
@@ -31,11 +32,8 @@ def _q(con: Any, name: str, week: str) -> QueryResult:
 
 
 def latest_week(db: Path) -> str:
-    con = connect(db, read_only=True)
-    try:
-        row = con.execute("select max(week) from demand_items").fetchone()
-    finally:
-        con.close()
+    with open_reader(db) as (con, _):
+        row = con.execute("select max(week) from demand_items").fetchall()[0]
     if row[0] is None:
         raise ValueError("the warehouse has no demand items yet")
     return row[0]
@@ -43,22 +41,19 @@ def latest_week(db: Path) -> str:
 
 def build_report(db: Path, ctx: ReportContext) -> dict[str, Any]:
     """Gather the report's tables for one week."""
-    con = connect(db, read_only=True)
-    try:
+    with open_reader(db) as (con, _):
         names = ctx.taxonomy.names()
         communities = {c.code: c.name for c in ctx.district.communities}
         q = {name: _q(con, name, ctx.week) for name in (
             "week_channels", "week_categories", "week_keywords", "gaps", "utilization",
             "emerging", "week_unmet_reasons", "satisfaction", "survey_response",
-            "quarantine_summary",
+            "quarantine_summary", "capacity_value", "fairness",
         )}
         totals = con.execute(
             "select count(*), count(*) filter (where status = 'matched'), "
             "count(*) filter (where status = 'unmet') from matches where week = $week",
             {"week": ctx.week},
-        ).fetchone()
-    finally:
-        con.close()
+        ).fetchall()[0]
     items, matched, unmet = totals
     if not items:
         raise ValueError(f"no matched demand items for week {ctx.week}")
@@ -92,6 +87,8 @@ def build_report(db: Path, ctx: ReportContext) -> dict[str, Any]:
             "overall_approval": sum(overall) / len(overall) if overall else None,
         },
         "quarantine": q["quarantine_summary"].to_records(),
+        "capacity_value": q["capacity_value"].to_records()[:10],
+        "fairness": q["fairness"].to_records(),
     }
 
 
