@@ -1,10 +1,12 @@
-"""The text stage as one bounded Beam pipeline over a staged part's input.
+"""The text stage as one bounded Beam pipeline over a staged part: the batch mode, and each
+micro-batch of the local streaming mode.
 
-A part folder holds the input the driver exported (``input-rows.parquet``: feedback rows;
-``input-state.parquet``: the stored contents of the windows they touch) and receives the
-output of the workers, Parquet files named by kind and shard (``items-00000-of-00002.parquet``,
-``dead-…``, ``hourly-…``, ``trend-…``). Workers never touch the warehouse; the loader
-(``warehouse.staging.merge_part``) merges a part by primary key, once.
+:func:`stage_part` exports a part's input from the warehouse into its folder
+(``input-rows/``: feedback rows, in files of 10,000; ``input-state.parquet``: what the windows
+they touch already hold) and runs the pipeline, whose workers write Parquet files named by
+kind and shard (``items-00000-of-00002.parquet``, ``dead-…``, ``hourly-…``, ``trend-…``).
+Workers never touch the warehouse; :func:`load_part` (the loader) merges a part by primary
+key, once (``warehouse.staging.merge_part``).
 
 The runner is pinned to the in-process FnApiRunner unless ``argv`` names another, so that
 nothing is downloaded (the plain DirectRunner fetches the Prism binary since Beam 2.68);
@@ -61,7 +63,7 @@ DEAD_SCHEMA = pa.schema([
                  "message", "payload")
 ])
 
-ROWS_FILE = "input-rows.parquet"
+ROWS_DIR = "input-rows"
 STATE_FILE = "input-state.parquet"
 
 
@@ -126,7 +128,7 @@ def write_part(pcoll: beam.PCollection, folder: str, kind: str, schema: pa.Schem
 def build(p: beam.Pipeline, folder: str, spec: ModelSpec, batch_size: int,
           watermarks: Watermarks) -> None:
     """Wire a bounded run: the text stage and the windowed counts, each into Parquet parts."""
-    rows = p | "ReadFeedback" >> beam.io.ReadFromParquet(f"{folder}/{ROWS_FILE}")
+    rows = p | "ReadFeedback" >> beam.io.ReadFromParquet(staging.rows_glob(Path(folder) / ROWS_DIR))
     items, dead = text_stage(rows, spec, batch_size)
     write_part(items, folder, "items", ITEM_SCHEMA)
     write_part(dead, folder, "dead", DEAD_SCHEMA, num_shards=1)
@@ -136,8 +138,8 @@ def build(p: beam.Pipeline, folder: str, spec: ModelSpec, batch_size: int,
         | "WithWindowState" >> beam.Flatten()
         | "CountDemandByWindow" >> CountDemandByWindow(watermarks)
     )
-    write_part(counts["hourly"], folder, "hourly", COUNT_SCHEMA, num_shards=1)
-    write_part(counts["trend"], folder, "trend", COUNT_SCHEMA, num_shards=1)
+    write_part(counts["hourly"], folder, "hourly", COUNT_SCHEMA)
+    write_part(counts["trend"], folder, "trend", COUNT_SCHEMA)
 
 
 def run_part(
@@ -185,12 +187,12 @@ def stage_part(
     con = connect(db)
     try:
         head = staging.head(con)
-        n, digest = staging.export_unprocessed(con, pending / ROWS_FILE)
+        n, digest = staging.export_unprocessed(con, pending / ROWS_DIR)
         if n == 0 and not cursors:
             return None
-        staging.export_window_state(con, pending / ROWS_FILE, pending / STATE_FILE)
+        staging.export_window_state(con, pending / ROWS_DIR, pending / STATE_FILE)
         latest = con.execute("select max(received_at) from read_parquet($p)",
-                             {"p": str(pending / ROWS_FILE)}).fetchall()[0][0]
+                             {"p": staging.rows_glob(pending / ROWS_DIR)}).fetchall()[0][0]
     finally:
         con.close()
     marks = [w for w in (head.watermark, latest) if w is not None]

@@ -8,8 +8,10 @@ transforms as a bounded part with event-time windows against the watermark kept 
 ledger, and hands the part to the loader, which merges it exactly once together with the
 new inbox positions.
 
-**On Flink or Dataflow** (:func:`build_unbounded`), the same transforms run behind a truly
-unbounded source, and the runner holds the window state and the watermark.
+**On Flink or Dataflow** (:func:`start_unbounded`, :func:`build_unbounded`), the same
+transforms run behind a truly unbounded source, ``MatchContinuously`` over the inbox; the
+runner holds the window state and the watermark, and writes Parquet panes that this process
+ingests next to and loads (:class:`StagedPanes`, polled by the same :func:`run_stream`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Protocol
 
 import apache_beam as beam
 import pyarrow as pa
@@ -29,8 +31,8 @@ import pyarrow.parquet as pq
 from apache_beam.io import fileio
 from apache_beam.metrics import Metrics
 from apache_beam.runners.runner import PipelineResult
-from apache_beam.transforms.deduplicate import DeduplicatePerKey
 from apache_beam.transforms import window
+from apache_beam.transforms.deduplicate import DeduplicatePerKey
 from apache_beam.utils.timestamp import Duration
 
 from minsheng.domain import ChannelMappings, District
@@ -98,8 +100,14 @@ def ingest_new(db: Path, inbox: Inbox, reader: Reader) -> list[staging.InboxCurs
     return moved
 
 
+class PartSource(Protocol):
+    """What :func:`run_stream` polls: :class:`MicroBatches` or :class:`StagedPanes`."""
+
+    def stage(self) -> staging.Part | None: ...
+
+
 def run_stream(
-    batches: MicroBatches,
+    batches: PartSource,
     load: Callable[[staging.Part], dict[str, int]],
     *,
     poll_seconds: float = 2.0,
@@ -131,7 +139,6 @@ def run_stream(
         while not stop() and time.monotonic() - started < poll_seconds:
             time.sleep(min(0.2, poll_seconds))
     return dict(totals)
-
 
 
 # --- unbounded: the same transforms on Flink, Dataflow or Spark ------------------------------

@@ -34,7 +34,7 @@ import apache_beam as beam
 import pyarrow as pa
 from apache_beam.metrics import Metrics
 from apache_beam.transforms import trigger, window
-from apache_beam.utils.timestamp import Duration
+from apache_beam.utils.timestamp import Duration, Timestamp
 
 from pipelines.transforms import NAMESPACE
 
@@ -114,17 +114,22 @@ def _triggered(fn: window.WindowFn) -> beam.WindowInto:
     )
 
 
-class _SumPairs(beam.CombineFn):
-    def create_accumulator(self) -> tuple[int, int]:
-        return 0, 0
+class _Sums(beam.CombineFn):
+    """Element-wise sums of equal-length tuples of ints."""
 
-    def add_input(self, acc: tuple[int, int], value: tuple[int, int]) -> tuple[int, int]:
-        return acc[0] + value[0], acc[1] + value[1]
+    def create_accumulator(self) -> tuple[int, ...]:
+        return ()
 
-    def merge_accumulators(self, accs: Any) -> tuple[int, int]:
-        return sum(a[0] for a in accs), sum(a[1] for a in accs)
+    def add_input(self, acc: tuple[int, ...], value: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(a + b for a, b in zip(acc, value, strict=True)) if acc else tuple(value)
 
-    def extract_output(self, acc: tuple[int, int]) -> tuple[int, int]:
+    def merge_accumulators(self, accs: Any) -> tuple[int, ...]:
+        out: tuple[int, ...] = ()
+        for acc in accs:
+            out = self.add_input(out, acc) if acc else out
+        return out
+
+    def extract_output(self, acc: tuple[int, ...]) -> tuple[int, ...]:
         return acc
 
 
@@ -149,49 +154,62 @@ class _Pane(beam.DoFn):
 
 
 class _AssignWindows(beam.DoFn):
-    """Bounded: the element's windows from the same WindowFn, as part of the key, so that a
-    plain combine counts them (a bounded run fires each window once, at its end; Beam's
-    trigger machinery would count element by element in Python for nothing). Windows the
-    watermark had closed before the run are dropped, and new elements in them counted."""
+    """Bounded: the windows of a bucket of time (an hour for the fixed windows, a day, the
+    period, for the sliding ones: every time in a bucket falls in the same windows) from the
+    same WindowFn, as part of the key, so that a plain combine counts them. A bounded run
+    fires each window once, at its end; Beam's trigger machinery would count element by
+    element in Python for nothing. Windows the watermark had closed before the run are
+    dropped, and the new items in them counted."""
 
     def __init__(self, fn: window.WindowFn, name: str, watermarks: Watermarks) -> None:
         self.fn, self.watermarks = fn, watermarks
         self.too_late = Metrics.counter(NAMESPACE, f"{name}_too_late")
 
-    def process(self, kv: tuple[tuple[str, str], tuple[int, int]],
-                ts: Any = beam.DoFn.TimestampParam) -> Iterator[Any]:
-        key, (weight, touched) = kv
-        for w in self.fn.assign(window.WindowFn.AssignContext(ts)):
+    def process(self, kv: tuple[tuple[Any, ...], tuple[int, int, int]]) -> Iterator[Any]:
+        (bucket, *key), (items, touched, fresh) = kv
+        for w in self.fn.assign(window.WindowFn.AssignContext(Timestamp.of(bucket))):
             if self.watermarks.expired(wall_time(float(w.end))):
-                if weight and touched:  # new data, not state re-read from the warehouse
-                    self.too_late.inc()
+                self.too_late.inc(fresh)
                 continue
-            yield (float(w.start), float(w.end), *key), (weight, touched)
+            yield (float(w.start), float(w.end), *key), (items, touched)
 
 
 class _Count(beam.PTransform):
-    def __init__(self, fn: window.WindowFn, name: str, watermarks: Watermarks | None) -> None:
+    def __init__(self, fn: window.WindowFn, bucket: float, name: str,
+                 watermarks: Watermarks | None) -> None:
         super().__init__()
-        self.fn, self.name, self.watermarks = fn, name, watermarks
+        self.fn, self.bucket, self.name, self.watermarks = fn, bucket, name, watermarks
 
-    def expand(self, keyed: beam.PCollection) -> beam.PCollection:
+    def expand(self, elements: beam.PCollection) -> beam.PCollection:
         if self.watermarks is None:
             return (
-                keyed
+                elements
+                | "EventTime" >> beam.Map(
+                    lambda e: window.TimestampedValue(
+                        ((e["community"], e["category"]), (int(e["weight"]), int(e["touched"]))),
+                        event_seconds(e["received_at"])))
                 | "Window" >> _triggered(self.fn)
-                | "Count" >> beam.CombinePerKey(_SumPairs())
+                | "Count" >> beam.CombinePerKey(_Sums())
                 | "Pane" >> beam.ParDo(_Pane(self.name))
             )
-        timing = self.watermarks.timing
+        timing, size = self.watermarks.timing, self.bucket
+
+        def cell(e: dict[str, Any]) -> tuple[tuple[Any, ...], tuple[int, int, int]]:
+            seconds = event_seconds(e["received_at"])
+            weight, touched = int(e["weight"]), int(e["touched"])
+            return ((seconds - seconds % size, e["community"], e["category"]),
+                    (weight, touched, weight * touched))
 
         def row(key: tuple[Any, ...], counts: tuple[int, int]) -> dict[str, Any]:
             start, end = wall_time(key[0]), wall_time(key[1])
             return _row(start, end, key[2:], counts[0], timing(end), None)
 
         return (
-            keyed
+            elements
+            | "Bucket" >> beam.Map(cell)
+            | "CountPerBucket" >> beam.CombinePerKey(_Sums())
             | "AssignWindows" >> beam.ParDo(_AssignWindows(self.fn, self.name, self.watermarks))
-            | "Count" >> beam.CombinePerKey(_SumPairs())
+            | "Count" >> beam.CombinePerKey(_Sums())
             # windows that no new element touched are not written
             | "Touched" >> beam.Filter(lambda kv: kv[1][1] > 0)
             | "Row" >> beam.MapTuple(row)
@@ -213,15 +231,10 @@ class CountDemandByWindow(beam.PTransform):
         self.watermarks = watermarks
 
     def expand(self, elements: beam.PCollection) -> dict[str, beam.PCollection]:
-        keyed = elements | "EventTime" >> beam.Map(
-            lambda e: window.TimestampedValue(
-                ((e["community"], e["category"]), (int(e["weight"]), int(e["touched"]))),
-                event_seconds(e["received_at"]),
-            )
-        )
         hour, day = HOUR.total_seconds(), DAY.total_seconds()
         return {
-            "hourly": keyed | "Hourly" >> _Count(window.FixedWindows(hour), "hourly", self.watermarks),
-            "trend": keyed | "Trend" >> _Count(
-                window.SlidingWindows(TREND_SIZE.total_seconds(), day), "trend", self.watermarks),
+            "hourly": elements | "Hourly" >> _Count(
+                window.FixedWindows(hour), hour, "hourly", self.watermarks),
+            "trend": elements | "Trend" >> _Count(
+                window.SlidingWindows(TREND_SIZE.total_seconds(), day), day, "trend", self.watermarks),
         }

@@ -92,28 +92,43 @@ def inbox_cursors(con: duckdb.DuckDBPyConnection) -> dict[str, InboxCursor]:
     return {r[0]: InboxCursor(*r) for r in rows}
 
 
-def export_unprocessed(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[int, str]:
+ROWS_PER_FILE = 10_000
+
+
+def export_unprocessed(con: duckdb.DuckDBPyConnection, folder: Path) -> tuple[int, str]:
     """Write the feedback rows that have neither demand items nor a dead letter for their
-    current content to Parquet. Returns the row count and a digest of the rows' keys and
-    content hashes (the same rows give the same digest)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # small row groups: a runner splits a Parquet read by row group, so they set the grain
-    # at which work spreads over workers
-    con.execute(f"copy ({read_sql('loader', 'unprocessed')}) to '{path}' "
-                "(format parquet, row_group_size 4096)")
+    current content to Parquet files under ``folder`` (``file=N/data_0.parquet``, at most
+    :data:`ROWS_PER_FILE` rows each). Returns the row count and a digest of the rows' keys
+    and content hashes (the same rows give the same digest)."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    # several files: a local runner hands whole files to its workers, so they set the grain
+    # at which work spreads over them
+    con.execute(f"""
+        copy (
+            select *, (row_number() over (order by feedback_id) - 1) // {ROWS_PER_FILE} as file
+            from ({read_sql('loader', 'unprocessed')})
+        ) to '{folder}' (format parquet, partition_by (file), row_group_size 4096)
+    """)
+    if not any(folder.glob("*/*.parquet")):
+        return 0, hashlib.md5(b"").hexdigest()
     n, digest = con.execute(
-        "select count(*), md5(coalesce(string_agg(feedback_id || ':' || content_hash, ',' "
-        "order by feedback_id), '')) from read_parquet($p)", {"p": str(path)}
+        "select count(*), md5(string_agg(feedback_id || ':' || content_hash, ',' "
+        "order by feedback_id)) from read_parquet($p)", {"p": rows_glob(folder)}
     ).fetchall()[0]
     return n, digest
 
 
+def rows_glob(folder: Path) -> str:
+    """The files :func:`export_unprocessed` wrote under ``folder``."""
+    return f"{folder}/*/*.parquet"
+
+
 def export_window_state(con: duckdb.DuckDBPyConnection, rows: Path, path: Path) -> int:
-    """Write the stored contents of the windows a run over ``rows`` touches (see
-    ``pipelines.windows``): what a bounded run re-reads to count whole windows."""
+    """Write the stored contents of the windows a run over the rows exported to ``rows``
+    touches (see ``pipelines.windows``): what a bounded run re-reads to count whole windows."""
     con.execute(
         f"copy ({read_sql('loader', 'window_state')}) to '{path}' (format parquet)",
-        {"rows": str(rows)},
+        {"rows": rows_glob(rows)},
     )
     return con.execute("select count(*) from read_parquet($p)", {"p": str(path)}).fetchall()[0][0]
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import statistics
 import sys
 import tempfile
@@ -59,8 +60,6 @@ class TreeMemory:
         return out
 
     def _sample(self) -> None:
-        import os
-
         while not self._stop.is_set():
             total = 0
             for p in self._tree(os.getpid()):
@@ -152,12 +151,17 @@ def beam_part(rows_path: Path, model_dir: Path, folder: Path, settings, workers:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from pipelines.batch import ROWS_FILE, STATE_FILE, run_part
+    from pipelines.batch import ROWS_DIR, STATE_FILE, run_part
     from pipelines.transforms import ModelSpec
     from pipelines.windows import ELEMENT_SCHEMA, Watermarks
+    from warehouse.staging import ROWS_PER_FILE
 
-    folder.mkdir(parents=True)
-    (folder / ROWS_FILE).symlink_to(rows_path)
+    # the layout the warehouse export gives a part (warehouse.staging.export_unprocessed)
+    rows = pq.read_table(rows_path)
+    for i in range(0, rows.num_rows, ROWS_PER_FILE):
+        part = folder / ROWS_DIR / f"file={i // ROWS_PER_FILE}"
+        part.mkdir(parents=True)
+        pq.write_table(rows.slice(i, ROWS_PER_FILE), part / "data_0.parquet", row_group_size=4096)
     pq.write_table(pa.Table.from_pylist([], schema=ELEMENT_SCHEMA), folder / STATE_FILE)
     spec = ModelSpec(str(model_dir), str(settings.userdict), str(settings.stopwords))
     argv = [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"] if workers > 1 else []
@@ -266,15 +270,19 @@ def main(argv: list[str] | None = None) -> None:
             t = time.perf_counter()
             n_beam = beam_part(rows, models, tmp / "part", settings, args.workers, args.batch_size)
             beam = time.perf_counter() - t
+            beam_load = os.getloadavg()[0]
         with TreeMemory() as loop_memory:
             t = time.perf_counter()
             n_loop = plain_loop(rows, models, tmp / "loop-items.parquet", settings, args.batch_size)
             loop = time.perf_counter() - t
+            loop_load = os.getloadavg()[0]
 
         print(f"batch: {args.records:,} feedback rows -> {n_beam:,} demand items "
               f"(loop: {n_loop:,})")
-        print(f"plain loop, 1 process        : {loop:7.1f} s  {args.records / loop:8,.0f} records/s")
-        print(f"Beam, {args.workers} worker processes   : {beam:7.1f} s  {args.records / beam:8,.0f} records/s")
+        print(f"plain loop, 1 process        : {loop:7.1f} s  {args.records / loop:8,.0f} records/s"
+              f"   (1-min load average after it {loop_load:.1f})")
+        print(f"Beam, {args.workers} worker processes   : {beam:7.1f} s  {args.records / beam:8,.0f} records/s"
+              f"   (1-min load average after it {beam_load:.1f}, on {os.cpu_count()} CPUs)")
         print(f"ratio Beam / loop            : {loop / beam:7.2f}   (target >= 1.3)")
         print(f"peak memory, driver + workers: {beam_memory.peak_mb:7,.0f} MB   (target < 4096; "
               f"plain loop {loop_memory.peak_mb:,.0f} MB)")
