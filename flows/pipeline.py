@@ -22,6 +22,7 @@ from warehouse.loaders import load_reference, load_supply, match_week
 from warehouse.readers import publish_snapshot
 
 if TYPE_CHECKING:  # Beam is imported only by the tasks that run it
+    from pipelines.batch import BeamRun
     from pipelines.transforms import ModelSpec
     from warehouse.staging import Part
 
@@ -180,6 +181,12 @@ def _model_spec(s: Settings) -> ModelSpec:
     )
 
 
+def _beam_run(s: Settings, argv: list[str] | None) -> BeamRun:
+    from pipelines.batch import BeamRun
+
+    return BeamRun(tuple(argv or ()), s.pipeline.runner, s.pipeline.batch_size)
+
+
 @task(cache_policy=NO_CACHE)
 def load_part_task(part: Part, db: str | None = None) -> dict[str, int]:
     """The loader: merge one staged part into the warehouse, exactly once; then queue the
@@ -213,8 +220,8 @@ def process_task(db: str | None = None, argv: list[str] | None = None) -> dict[s
     from pipelines.batch import stage_part
 
     s = _settings(db)
-    part = stage_part(s.db, s.staging_dir / "batch", _model_spec(s), mode="batch", argv=argv,
-                      default_runner=s.pipeline.runner, batch_size=s.pipeline.batch_size)
+    part = stage_part(s.db, s.staging_dir / "batch", _model_spec(s), mode="batch",
+                      run=_beam_run(s, argv))
     if part is None:
         return {"feedback": 0, "items": 0, "dead_letters": 0}
     return load_part_task(part, db)
@@ -282,9 +289,11 @@ def stream_flow(
     poll_seconds: float | None = None,
     max_idle: float | None = None,
 ) -> dict[str, int]:
-    """Streaming mode: micro-batches over an inbox folder until stopped (or, with
-    ``max_idle``, until nothing new has landed for that many seconds); the loader task
-    merges each one exactly once with the inbox positions it consumed."""
+    """Streaming mode over an inbox folder, until stopped (or, with ``max_idle``, until nothing
+    has landed for that many seconds): continuous micro-batches locally; with a cluster
+    runner in ``argv``, the unbounded pipeline runs there while this flow ingests the inbox
+    and loads the runner's panes. The loader task merges each part exactly once, with the
+    inbox positions it consumed."""
     from pipelines.batch import LOCAL_RUNNERS, named_runner
     from pipelines.inbox import Inbox
     from pipelines.streaming import MicroBatches, StagedPanes, run_stream, start_unbounded
@@ -307,13 +316,12 @@ def stream_flow(
     runner = named_runner(argv)
     if runner is None or runner in LOCAL_RUNNERS:
         batches = MicroBatches(s.db, Inbox(folder, s.streaming.settle_seconds), s.staging_dir / "stream",
-                               spec, read, argv=argv, default_runner=s.pipeline.runner,
-                               batch_size=s.pipeline.batch_size)
+                               spec, read, _beam_run(s, argv))
         return run_stream(batches, load, poll_seconds=poll, max_idle=max_idle)
     # a cluster runs the unbounded pipeline; this process ingests and loads its panes
     staged = s.staging_dir / "unbounded"
-    job = start_unbounded(list(argv or []), str(folder), str(staged), spec, s.channels, s.district,
-                          batch_size=s.pipeline.batch_size, poll_seconds=poll)
+    job = start_unbounded(_beam_run(s, argv), str(folder), str(staged), spec, s.channels, s.district,
+                          poll_seconds=poll)
     log.info("%s job submitted; loading its panes from %s", runner, staged)
     try:
         return run_stream(StagedPanes(s.db, Inbox(folder, s.streaming.settle_seconds), staged, read),

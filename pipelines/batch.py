@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import apache_beam as beam
@@ -83,15 +84,24 @@ def named_runner(argv: Sequence[str] | None) -> str | None:
     return None
 
 
-def pipeline_options(argv: list[str] | None, default_runner: str) -> PipelineOptions:
-    """Options from ``argv``, with the runner pinned to ``default_runner`` unless named, and
-    SDK workers that log warnings only (multi-process runs log every bundle otherwise)."""
-    argv = list(argv or [])
-    if named_runner(argv) is None:
-        argv.append(f"--runner={default_runner}")
-    if not any(a.startswith("--default_sdk_harness_log_level") for a in argv):
-        argv.append("--default_sdk_harness_log_level=WARNING")
-    return PipelineOptions(argv)
+@dataclass(frozen=True)
+class BeamRun:
+    """How a pipeline runs: Beam options from the command line, the runner pinned to
+    ``default_runner`` unless they name one, and the batch size of the model steps."""
+
+    argv: tuple[str, ...] = ()
+    default_runner: str = "FnApiRunner"
+    batch_size: int = 256
+
+    def options(self, *extra: str) -> PipelineOptions:
+        """``argv`` and ``extra`` as options, the runner pinned unless named, and SDK workers
+        that log warnings only (multi-process runs log every bundle otherwise)."""
+        argv = [*self.argv, *extra]
+        if named_runner(argv) is None:
+            argv.append(f"--runner={self.default_runner}")
+        if not any(a.startswith("--default_sdk_harness_log_level") for a in argv):
+            argv.append("--default_sdk_harness_log_level=WARNING")
+        return PipelineOptions(argv)
 
 
 def text_stage(
@@ -142,18 +152,11 @@ def build(p: beam.Pipeline, folder: str, spec: ModelSpec, batch_size: int,
     write_part(counts["trend"], folder, "trend", COUNT_SCHEMA)
 
 
-def run_part(
-    folder: Path,
-    spec: ModelSpec,
-    *,
-    watermarks: Watermarks,
-    argv: list[str] | None = None,
-    default_runner: str = "FnApiRunner",
-    batch_size: int = 256,
-) -> dict[str, int]:
+def run_part(folder: Path, spec: ModelSpec, *, watermarks: Watermarks,
+             run: BeamRun = BeamRun()) -> dict[str, int]:
     """Run the text stage over a part folder's input; returns the Beam counters."""
-    with beam.Pipeline(options=pipeline_options(argv, default_runner)) as p:
-        build(p, str(folder), spec, batch_size, watermarks)
+    with beam.Pipeline(options=run.options()) as p:
+        build(p, str(folder), spec, run.batch_size, watermarks)
     counters: dict[str, int] = {}
     for c in p.result.metrics().query()["counters"]:
         name = c.key.metric.name
@@ -168,9 +171,7 @@ def stage_part(
     *,
     mode: str,
     cursors: Sequence[staging.InboxCursor] = (),
-    argv: list[str] | None = None,
-    default_runner: str = "FnApiRunner",
-    batch_size: int = 256,
+    run: BeamRun = BeamRun(),
 ) -> staging.Part | None:
     """Stage a part: export the unprocessed feedback and the window state it touches from
     the warehouse, and run the text stage over them into ``folder/<part id>``. Returns
@@ -204,8 +205,7 @@ def stage_part(
     too_late = 0
     if n:
         before = head.watermark if mode == "stream" else None
-        counters = run_part(part_dir, spec, watermarks=Watermarks(before, watermark), argv=argv,
-                            default_runner=default_runner, batch_size=batch_size)
+        counters = run_part(part_dir, spec, watermarks=Watermarks(before, watermark), run=run)
         too_late = counters.get("hourly_too_late", 0)
     return staging.Part(pid, mode, part_dir, head.part_id, watermark, n, too_late, tuple(cursors))
 

@@ -37,7 +37,7 @@ from apache_beam.utils.timestamp import Duration
 
 from minsheng.domain import ChannelMappings, District
 from minsheng.ingest import READERS, FeedbackRecord, UnreadableInput
-from pipelines.batch import DEAD_SCHEMA, ITEM_SCHEMA, pipeline_options, stage_part, text_stage
+from pipelines.batch import DEAD_SCHEMA, ITEM_SCHEMA, BeamRun, stage_part, text_stage
 from pipelines.inbox import Inbox, Reader, channel_of
 from pipelines.transforms import NAMESPACE, ModelSpec
 from pipelines.windows import COUNT_SCHEMA, CountDemandByWindow, wall_time, window_element
@@ -57,19 +57,15 @@ class MicroBatches:
         folder: Path,
         spec: ModelSpec,
         reader: Reader,
-        *,
-        argv: list[str] | None = None,
-        default_runner: str = "FnApiRunner",
-        batch_size: int = 256,
+        run: BeamRun = BeamRun(),
     ) -> None:
         self.db, self.inbox, self.folder, self.spec, self.reader = db, inbox, folder, spec, reader
-        self.argv, self.default_runner, self.batch_size = argv, default_runner, batch_size
+        self.run = run
 
     def stage(self) -> staging.Part | None:
         """Ingest what is new, then stage a part over everything not yet processed."""
         return stage_part(self.db, self.folder, self.spec, mode="stream",
-                          cursors=ingest_new(self.db, self.inbox, self.reader), argv=self.argv,
-                          default_runner=self.default_runner, batch_size=self.batch_size)
+                          cursors=ingest_new(self.db, self.inbox, self.reader), run=self.run)
 
 
 def ingest_new(db: Path, inbox: Inbox, reader: Reader) -> list[staging.InboxCursor]:
@@ -278,14 +274,14 @@ class StagedPanes:
         return staging.Part(pid, "unbounded", loading, None, None, cursors=tuple(cursors))
 
 
-def start_unbounded(argv: list[str], inbox: str, staging_dir: str, spec: ModelSpec,
-                    channels: ChannelMappings, district: District, *, batch_size: int = 256,
+def start_unbounded(run: BeamRun, inbox: str, staging_dir: str, spec: ModelSpec,
+                    channels: ChannelMappings, district: District, *,
                     poll_seconds: float = 2.0) -> PipelineResult:
-    """Submit the unbounded pipeline to the runner ``argv`` names; it keeps running there
-    until cancelled. The inbox, the staging folder and the model files must be reachable at
-    these paths from the workers and (inbox, staging) from this process, whose loader merges
-    the panes (:class:`StagedPanes`)."""
-    p = beam.Pipeline(options=pipeline_options([*argv, "--streaming"], default_runner="FnApiRunner"))
+    """Submit the unbounded pipeline to the runner ``run`` names; it keeps running there until
+    cancelled. The inbox, the staging folder and the model files must be reachable at these
+    paths from the workers and (inbox, staging) from this process, whose loader merges the
+    panes (:class:`StagedPanes`)."""
+    p = beam.Pipeline(options=run.options("--streaming"))
     build_unbounded(match_inbox(p, inbox, poll_seconds), inbox, staging_dir, spec, channels, district,
-                    batch_size)
+                    run.batch_size)
     return p.run()

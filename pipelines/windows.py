@@ -84,8 +84,8 @@ def window_element(item: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Watermarks:
-    """The event-time watermark before and after one bounded run (both ``None`` for a batch
-    over everything, where nothing is late)."""
+    """The event-time watermark before and after one bounded run. ``before`` is ``None`` in
+    batch mode: a batch counts every window its items touch, and nothing is late."""
 
     before: datetime | None = None
     after: datetime | None = None

@@ -80,6 +80,7 @@ def fresh_warehouse(db: Path) -> Path:
 
 def micro_batches(db: Path, inbox: Path, staging: Path, model_dir: Path, settings: Settings,
                   argv: list[str] | None = None):  # type: ignore[no-untyped-def]
+    from pipelines.batch import BeamRun
     from pipelines.inbox import Inbox
     from pipelines.streaming import MicroBatches
     from pipelines.transforms import ModelSpec
@@ -90,4 +91,4 @@ def micro_batches(db: Path, inbox: Path, staging: Path, model_dir: Path, setting
     def read(channel: str, path: Path):  # type: ignore[no-untyped-def]
         return read_batch(channel, path, getattr(settings.channels, channel), settings.district)
 
-    return MicroBatches(db, Inbox(inbox, settle=0.5), staging, spec, read, argv=argv)
+    return MicroBatches(db, Inbox(inbox, settle=0.5), staging, spec, read, BeamRun(tuple(argv or ())))
