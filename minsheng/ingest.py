@@ -206,11 +206,10 @@ def read_hotline(path: Path, mapping: ChannelMapping, district: District, *,
                  clock: Clock | None = None, limits: IngestLimits | None = None) -> Iterator[Item]:
     """Hotline work orders, CSV or .xlsx: one row per order. Validation runs over the whole
     file at once (``minsheng.tabular``); this yields its result row by row."""
-    from minsheng.tabular import TabularError, read_tabular, validate_hotline
+    from minsheng.tabular import TabularError, validate_hotline_file
 
     try:
-        v = validate_hotline(read_tabular(path, mapping.encoding), mapping, district,
-                             clock=clock, limits=limits or IngestLimits(), source=path.name)
+        v = validate_hotline_file(path, mapping, district, clock=clock, limits=limits or IngestLimits())
     except TabularError as exc:
         raise UnreadableInput(str(exc)) from exc
     for row in v.good.to_pylist():

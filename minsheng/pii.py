@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -52,11 +53,13 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 # Addresses are found by their literal anchor (a road suffix before a house number, or a
 # unit), then extended back over the road name: a pattern that starts with the road name
 # itself is retried at every position and costs ten times as much.
-_HOUSE = re.compile(
+_HOUSE_SRC = (
     r"(?:路|街|巷|大道|大街)\d+号(?:附\d+号)?(?:\d+(?:栋|幢|号楼))?(?:\d+单元)?"
     r"(?:\d+(?:楼|层))?(?:\d+(?:室|号)?)?"
 )
-_UNIT = re.compile(r"(?:\d+(?:栋|幢|号楼))?\d+单元(?:\d+(?:楼|层))?(?:\d+(?:室|号)?)?")
+_UNIT_SRC = r"(?:\d+(?:栋|幢|号楼))?\d+单元(?:\d+(?:楼|层))?(?:\d+(?:室|号)?)?"
+_HOUSE = re.compile(_HOUSE_SRC)
+_UNIT = re.compile(_UNIT_SRC)
 _ROAD_NAME = re.compile(r"[\u4e00-\u9fff]{1,8}$")
 _ANY_DIGIT = re.compile(r"\d")
 
@@ -141,21 +144,63 @@ def mask_text(text: str) -> str:
     return mask(text).text
 
 
-# Every text that mask() can change matches this (RE2 syntax, evaluated by Arrow in C++):
-# a digit run long enough to be a number of interest, an e-mail, or an address fragment.
-PREFILTER = r"[0-9][0-9 -]{5,}[0-9]|@|(?:路|街|巷|大道|大街)[0-9]+号|[0-9]单元"
+# Every text that mask() can change matches this (RE2 syntax, evaluated by Arrow or DuckDB
+# in C++): a digit run long enough to be a number of interest, an e-mail, an address fragment,
+# or a digit that is not ASCII (``\d`` above matches any Unicode digit, such as full-width
+# ones, which the ASCII alternatives would miss).
+PREFILTER = r"[0-9][0-9 -]{5,}[0-9]|@|(?:路|街|巷|大道|大街)[0-9]+号|[0-9]单元|[^\P{Nd}0-9]"
+
+# The patterns above in RE2 syntax, for the validating SQL (warehouse/ingest/validate_hotline.sql)
+# that masks the common shapes itself. ASCII digits only: a text with any other digit is
+# masked by mask(). ``road_house`` is a house number with its road name (pii._ROAD_NAME);
+# ``before_road_house`` finds one whose road name follows a digit or a unit character, where
+# a unit may overlap it; ``number_run`` is a maximal run that a _DIGITS match cannot cross.
+_ROAD_HOUSE = r"[\x{4e00}-\x{9fff}]{0,8}" + _HOUSE_SRC
+SQL_PATTERNS = {
+    "house": _HOUSE_SRC.replace(r"\d", "[0-9]"),
+    "unit": _UNIT_SRC.replace(r"\d", "[0-9]"),
+    "road_house": _ROAD_HOUSE.replace(r"\d", "[0-9]"),
+    "before_road_house": "[0-9栋幢号楼单元层室]" + _ROAD_HOUSE.replace(r"\d", "[0-9]"),
+    "number_run": r"[0-9A-Za-z+]+(?:[ -]+[0-9A-Za-z+]+)*",
+}
 
 
-def mask_array(values: pa.Array | pa.ChunkedArray, flags: pa.Array | None = None) -> pa.Array:
+def mask_array(
+    values: pa.Array | pa.ChunkedArray, flags: pa.Array | pa.ChunkedArray | None = None,
+) -> pa.Array | pa.ChunkedArray:
     """Mask a whole column: only the texts that the prefilter flags go through :func:`mask`.
     Same result as masking every element. ``flags`` may come precomputed, e.g. from the
-    validating SQL, which evaluates :data:`PREFILTER` on all cores."""
-    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    validating SQL, which evaluates :data:`PREFILTER` on all cores (or flags only the texts
+    it could not mask itself). The column is not copied: only the chunks holding a flagged
+    text are rebuilt."""
     if flags is None:
         flags = pc.match_substring_regex(values, PREFILTER)
-    flags = pc.fill_null(flags.combine_chunks() if isinstance(flags, pa.ChunkedArray) else flags, False)
-    hits = values.filter(flags).to_pylist()
-    if not hits:
+    hits = true_positions(flags)
+    if len(hits) == 0:
         return values
-    masked = pa.array([mask(t).text for t in hits], type=values.type)
-    return pc.replace_with_mask(values, flags, masked)
+    masked = [mask(t).text for t in values.take(hits).to_pylist()]
+    return replace_at(values, hits, masked)
+
+
+def true_positions(flags: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Positions of the true elements of a boolean column (null counts as false)."""
+    if len(flags) == 0:  # (pc.indices_nonzero crashes on a chunked array without chunks)
+        return np.empty(0, dtype=np.int64)
+    return np.flatnonzero(pc.fill_null(flags, False).to_numpy(zero_copy_only=False))
+
+
+def replace_at(values: pa.Array | pa.ChunkedArray, positions: np.ndarray, new: list[str]) -> pa.Array | pa.ChunkedArray:
+    """``values`` with the elements at ``positions`` (ascending) replaced by ``new``,
+    rebuilding only the chunks that hold one."""
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    out, start, k = [], 0, 0
+    for chunk in chunks:
+        end = start + len(chunk)
+        j = int(np.searchsorted(positions, end))
+        if j > k:
+            mask_ = np.zeros(len(chunk), dtype=bool)
+            mask_[positions[k:j] - start] = True
+            chunk = pc.replace_with_mask(chunk, pa.array(mask_), pa.array(new[k:j], type=values.type))
+        out.append(chunk)
+        start, k = end, j
+    return pa.chunked_array(out, type=values.type) if isinstance(values, pa.ChunkedArray) else out[0]

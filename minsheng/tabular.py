@@ -12,11 +12,13 @@ import codecs
 import csv
 import io
 import json
+import mmap
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pv
@@ -24,7 +26,7 @@ import pyarrow.csv as pv
 from minsheng.clock import Clock, SystemClock
 from minsheng.domain import ChannelMapping, District
 from minsheng.ingest import IngestLimits
-from minsheng.pii import PREFILTER, mask_array, mask_text
+from minsheng.pii import PREFILTER, SQL_PATTERNS, mask_array, mask_text, true_positions
 from minsheng.textcheck import HINT, mojibake_flags
 from warehouse.sql import read_sql
 
@@ -209,42 +211,144 @@ def validate_hotline(
     if missing:
         raise TabularError(f"{source}: missing columns {', '.join(missing)}")
     staged = pa.table({name: inp.table[col] for name, col in f.items()} | {"_row": inp.table["_row"]})
-    communities = pa.table({
-        "name": list(district.community_by_name()),
-        "code": list(district.community_by_name().values()),
-    })
-    now = (clock or SystemClock()).now()
     con = duckdb.connect()
     try:
         con.register("_staged", staged)
-        con.register("_communities", communities)
-        result = con.sql(read_sql("ingest", "validate_hotline"), params={
-            "formats": mapping.time_formats or ["%Y-%m-%d %H:%M:%S"],
-            "earliest": datetime.combine(limits.earliest, datetime.min.time()),
-            "latest": now + limits.future_tolerance,
-            "max_chars": limits.max_chars,
-            "pii_prefilter": PREFILTER,
-            "mojibake_hint": HINT,
-        }).to_arrow_table()
+        result = _run_validation(con, mapping, district, clock, limits)
     finally:
         con.close()
+    return _finish(result, inp.ragged)
+
+
+def validate_hotline_file(
+    path: Path,
+    mapping: ChannelMapping,
+    district: District,
+    *,
+    clock: Clock | None = None,
+    limits: IngestLimits = IngestLimits(),
+) -> ValidatedHotline:
+    """Read and validate a hotline export. A plain UTF-8 CSV is read by DuckDB itself, inside
+    the validating query; any other file, or one DuckDB would read differently from Arrow
+    (ragged rows, a damaged character, a space before a quote, ...), goes through
+    :func:`read_tabular` and :func:`validate_hotline`, with the same result."""
+    result = _validate_plain_csv(path, mapping, district, clock, limits)
+    if result is not None:
+        return _finish(result, [])
+    return validate_hotline(read_tabular(path, mapping.encoding), mapping, district,
+                            clock=clock, limits=limits, source=path.name)
+
+
+def _validate_plain_csv(
+    path: Path, mapping: ChannelMapping, district: District, clock: Clock | None, limits: IngestLimits,
+) -> pa.Table | None:
+    """The validating query over DuckDB's own read of the file, or None where Arrow must read
+    it. DuckDB and Arrow agree on a UTF-8 CSV whose header is plain, that has no field with
+    a space or tab before its opening quote (DuckDB drops them), and no row that does not fit
+    the header (the staging SQL fails on one); tests/test_hotline_fast_path.py compares them."""
+    if path.suffix.lower() != ".csv" or not path.is_file():
+        return None
+    with path.open("rb") as fh:
+        sample = fh.read(SAMPLE)
+        try:
+            whole = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except (ValueError, OSError):
+            return None
+        with whole:
+            if whole.find(b'"') >= 0 and (whole.find(b' "') >= 0 or whole.find(b'\t"') >= 0):
+                return None
+    try:
+        encoding = sniff_encoding(sample, mapping.encoding)
+    except TabularError:
+        return None
+    text = sample.decode(encoding, errors="ignore").lstrip("\ufeff") if encoding in ("utf-8", "utf-8-sig") else ""
+    if "\n" not in text:
+        return None
+    first_line = text.split("\n", 1)[0].rstrip("\r")
+    if '"' in first_line or "\r" in first_line:
+        return None
+    delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
+    header = [h.strip() for h in first_line.split(delimiter)]
+    if len(set(header)) != len(header) or any(col not in header for col in mapping.fields.values()):
+        return None
+    fields = ", ".join(f"c{header.index(col)} as {name}" for name, col in mapping.fields.items())
+    staging = read_sql("ingest", "hotline_csv").format(fields=fields, last=f"c{len(header) - 1}")
+    con = duckdb.connect()
+    try:
+        for parallel in (True, False):
+            try:
+                con.sql(staging, params={
+                    "path": str(path),
+                    "types": {f"c{i}": "VARCHAR" for i in range(len(header))} | {"_extra": "VARCHAR"},
+                    "delim": delimiter,
+                    "never": "\x00\x01\x02",
+                    "parallel": parallel,
+                }).create_view("_staged", replace=True)
+                result = _run_validation(con, mapping, district, clock, limits)
+                break
+            except duckdb.Error as exc:
+                # DuckDB's parallel reader cannot pad rows when a quoted field holds a newline
+                if not parallel or "parallel=false" not in str(exc):
+                    return None
+    finally:
+        con.close()
+    # the validating query keeps the file's order: data rows are records 2, 3, ...
+    rows = pa.array(np.arange(2, result.num_rows + 2, dtype=np.int64))
+    return result.set_column(result.schema.get_field_index("_row"), "_row", rows)
+
+
+def _run_validation(
+    con: duckdb.DuckDBPyConnection, mapping: ChannelMapping, district: District,
+    clock: Clock | None, limits: IngestLimits,
+) -> pa.Table:
+    """validate_hotline.sql over ``_staged`` on ``con``: one row per row staged."""
+    communities = district.community_by_name()
+    now = (clock or SystemClock()).now()
+    con.execute(read_sql("ingest", "pii_macros"))
+    return con.sql(read_sql("ingest", "validate_hotline"), params={
+        "formats": mapping.time_formats or ["%Y-%m-%d %H:%M:%S"],
+        "earliest": datetime.combine(limits.earliest, datetime.min.time()),
+        "latest": now + limits.future_tolerance,
+        "max_chars": limits.max_chars,
+        "pii_prefilter": PREFILTER,
+        "mojibake_hint": HINT,
+        "community_names": list(communities),
+        "community_codes": list(communities.values()),
+        **SQL_PATTERNS,
+    }).to_arrow_table()
+
+
+def _finish(result: pa.Table, ragged_rows: list[tuple[int | None, str]]) -> ValidatedHotline:
+    """Split the validating query's rows into good and rejected ones; judge mojibake and mask
+    the texts the SQL left to Python."""
     if result["reason"].null_count == result.num_rows:  # the common case: nothing to reject
         good, bad = result, result.slice(0, 0)
     else:
         ok = pc.is_null(result["reason"])
         good, bad = result.filter(ok), result.filter(pc.invert(ok))
-    # mojibake can only be judged on decoded text, after the row is otherwise good
-    garbled = mojibake_flags(good["text"], good["maybe_mojibake"])
-    if pc.any(garbled).as_py():
-        flagged = good.filter(garbled)
-        flagged = flagged.set_column(flagged.schema.get_field_index("reason"), "reason",
-                                     pa.array(["mojibake"] * flagged.num_rows, pa.string()))
-        flagged = flagged.set_column(flagged.schema.get_field_index("message"), "message",
-                                     pa.array(["text looks mis-decoded"] * flagged.num_rows, pa.string()))
-        bad = pa.concat_tables([bad, flagged])
-        good = good.filter(pc.invert(garbled))
+    # mojibake can only be judged on decoded text, after the row is otherwise good, and on
+    # the text as read (raw_text, where the SQL has masked it)
+    hinted = true_positions(good["maybe_mojibake"])
+    if len(hinted):
+        suspects = good.take(hinted)
+        as_read = pc.coalesce(suspects["raw_text"], suspects["text"])
+        garbled_suspects = mojibake_flags(as_read, pa.array(np.ones(len(hinted), dtype=bool)))
+        if pc.any(garbled_suspects).as_py():
+            flagged = suspects.filter(garbled_suspects)
+            n = flagged.num_rows
+            flagged = flagged.set_column(flagged.schema.get_field_index("text"), "text",
+                                         as_read.filter(garbled_suspects))
+            flagged = flagged.set_column(flagged.schema.get_field_index("reason"), "reason",
+                                         pa.array(["mojibake"] * n, pa.string()))
+            flagged = flagged.set_column(flagged.schema.get_field_index("message"), "message",
+                                         pa.array(["text looks mis-decoded"] * n, pa.string()))
+            bad = pa.concat_tables([bad, flagged])
+            garbled = np.zeros(good.num_rows, dtype=bool)
+            garbled[hinted[garbled_suspects.to_numpy(zero_copy_only=False)]] = True
+            good = good.filter(pa.array(~garbled))
+    # the texts the SQL could not mask exactly go through minsheng.pii.mask
     good = good.set_column(good.schema.get_field_index("text"), "text",
-                           mask_array(good["text"], good["maybe_pii"]))
+                           mask_array(good["text"], good["pii_hard"]))
     rejected = pa.table({
         "_row": bad["_row"],
         "reason": bad["reason"],
@@ -257,10 +361,10 @@ def validate_hotline(
         ], pa.string()),
     })
     ragged = pa.table({
-        "_row": pa.array([n for n, _ in inp.ragged], pa.int64()),
-        "reason": pa.array(["ragged_row"] * len(inp.ragged), pa.string()),
-        "message": pa.array(["fields do not match the header"] * len(inp.ragged), pa.string()),
-        "payload": pa.array([mask_text(t)[:65536] for _, t in inp.ragged], pa.string()),
+        "_row": pa.array([n for n, _ in ragged_rows], pa.int64()),
+        "reason": pa.array(["ragged_row"] * len(ragged_rows), pa.string()),
+        "message": pa.array(["fields do not match the header"] * len(ragged_rows), pa.string()),
+        "payload": pa.array([mask_text(t)[:65536] for _, t in ragged_rows], pa.string()),
     })
     return ValidatedHotline(
         good.select(["order_id", "received_at", "community", "text", "caller_phone", "_row"]),

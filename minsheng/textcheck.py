@@ -15,6 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from minsheng.pii import true_positions
+
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 # Cheap superset for Arrow: replacement character, the GBK round-trip marker, Latin-1
 # letters (rare in Chinese resident text), or characters typical of UTF-8 read as GBK.
@@ -34,15 +36,13 @@ def looks_mojibake(text: str) -> bool:
     return False
 
 
-def mojibake_flags(values: pa.Array | pa.ChunkedArray, hint: pa.Array | None = None) -> pa.Array:
+def mojibake_flags(values: pa.Array | pa.ChunkedArray, hint: pa.Array | pa.ChunkedArray | None = None) -> pa.Array:
     """Boolean array: which texts look mis-decoded. Only the texts that match :data:`HINT`
     (given, or evaluated here by Arrow) are checked in Python."""
-    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     if hint is None:
         hint = pc.match_substring_regex(values, HINT)
-    hint = pc.fill_null(hint.combine_chunks() if isinstance(hint, pa.ChunkedArray) else hint, False)
-    idx = np.flatnonzero(hint.to_numpy(zero_copy_only=False))
+    idx = true_positions(hint)
     flags = np.zeros(len(values), dtype=bool)
-    for i in idx:
-        flags[i] = looks_mojibake(values[int(i)].as_py())
+    for i, text in zip(idx, values.take(idx).to_pylist() if len(idx) else [], strict=True):
+        flags[i] = looks_mojibake(text)
     return pa.array(flags)

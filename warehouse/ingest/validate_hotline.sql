@@ -1,7 +1,15 @@
 -- validate a staged hotline export (_staged: order_id, received_at, community, caller_phone,
--- text, _row, all varchar but _row): one row out per row in, reason null when it is good.
+-- text, _row, all varchar but _row): one row out per row in, in the same order (no join, no
+-- aggregate), reason null when it is good.
 -- times are asia/shanghai wall time: configured formats, then chinese, then iso (with an
 -- offset: converted), then excel serial dates.
+-- personal data in the text is masked here (macros in pii_macros.sql), in the order of
+-- minsheng.pii.mask: e-mail, addresses, numbers. sql masks the common shapes itself; a text
+-- it cannot mask exactly comes out as read with pii_hard set, and python masks it: an e-mail,
+-- a digit that is not ascii, more than one house number, a unit outside the house number's
+-- span, a newline before a road, a number run with letters, a + or over 24 characters.
+-- a rejected row keeps its text as read (its payload is masked as a whole in python), and so
+-- does a row whose text may be mojibake (raw_text), which is judged on the text as read.
 with src as (
     select
         _row,
@@ -40,10 +48,92 @@ timed as (
     from first_try
 ),
 
+-- a lookup, not a join: the rows keep the order they were read in
 joined as (
-    select t.*, c.code as community
-    from timed as t
-    left join _communities as c on c.name = t.community_raw
+    select *, $community_codes[list_position($community_names, community_raw)] as community
+    from timed
+),
+
+flagged as (
+    select
+        *,
+        regexp_matches(text, $pii_prefilter) as maybe_pii,
+        regexp_matches(text, $mojibake_hint) as maybe_mojibake,
+        case
+            when order_id = '' then 'missing_key'
+            when community is null then 'unknown_community'
+            when received_at is null then 'bad_time'
+            when received_at < $earliest or received_at > $latest then 'implausible_time'
+            when text = '' then 'empty_text'
+            when length(text) > $max_chars then 'text_too_long'
+        end as reason
+    from joined
+),
+
+-- houses: how many house numbers (pii._HOUSE) the text holds, null when it has no anchor
+odd as (
+    select
+        *,
+        maybe_pii and reason is null
+            and (contains(text, '@') or regexp_matches(text, '[^\P{Nd}0-9]')) as pii_odd,
+        case
+            when maybe_pii and reason is null and (contains(text, '号') or contains(text, '单元'))
+                then len(regexp_extract_all(text, $house))
+        end as houses
+    from flagged
+),
+
+-- one house number is masked from the start of its road name (up to 8 han characters before
+-- the road suffix, as pii._ROAD_NAME), units (pii._UNIT) only where there is no house number
+addresses as (
+    select
+        *,
+        case
+            when pii_odd or houses is null then text
+            when houses = 0 then regexp_replace(text, $unit, '[地址]', 'g')
+            when houses = 1 then regexp_replace(text, $road_house, '[地址]')
+        end as t_addr
+    from odd
+),
+
+-- runs: the maximal runs of letters, digits and + joined by spaces or hyphens; a match of
+-- pii._DIGITS never crosses the end of one (its neighbours are no letter or digit)
+runs as (
+    select
+        *,
+        pii_odd
+            or coalesce(houses, 0) > 1
+            or (coalesce(houses, 0) = 1 and (contains(text, chr(10))
+                                or regexp_matches(t_addr, $unit)
+                                or regexp_matches(text, $before_road_house))) as addr_hard,
+        case
+            when maybe_pii and reason is null and not pii_odd and regexp_matches(t_addr, '[0-9]')
+                then regexp_extract_all(t_addr, $number_run)
+        end as number_runs
+    from addresses
+),
+
+masked as (
+    select
+        *,
+        addr_hard or coalesce(list_bool_or(list_transform(number_runs, lambda r: pii_run_is_hard(r))), false)
+            as pii_hard
+    from runs
+),
+
+rebuilt as (
+    select
+        *,
+        case
+            when pii_hard or not maybe_pii or reason is not null then text
+            when number_runs is null then t_addr
+            else list_reduce(
+                list_zip(regexp_split_to_array(t_addr, $number_run)[2:],
+                         list_transform(number_runs, lambda r: pii_mask_run(r))),
+                lambda acc, pair: acc || pair[2] || pair[1],
+                regexp_split_to_array(t_addr, $number_run)[1])
+        end as text_masked
+    from masked
 )
 
 select
@@ -52,17 +142,11 @@ select
     received_at,
     community,
     caller_phone,
-    text,
-    regexp_matches(text, $pii_prefilter) as maybe_pii,
-    regexp_matches(text, $mojibake_hint) as maybe_mojibake,
-    case
-        when order_id = '' then 'missing_key'
-        when community is null then 'unknown_community'
-        when received_at is null then 'bad_time'
-        when received_at < $earliest or received_at > $latest then 'implausible_time'
-        when text = '' then 'empty_text'
-        when length(text) > $max_chars then 'text_too_long'
-    end as reason,
+    text_masked as text,
+    case when maybe_mojibake and text_masked <> text then text end as raw_text,
+    maybe_pii and pii_hard as pii_hard,
+    maybe_mojibake,
+    reason,
     case
         when order_id = '' then 'empty order id'
         when community is null then 'unknown community ' || community_raw
@@ -73,4 +157,4 @@ select
         when length(text) > $max_chars
             then 'text of ' || length(text) || ' characters (limit ' || $max_chars || ')'
     end as message
-from joined
+from rebuilt
