@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from minsheng.clock import Clock
 from minsheng.domain import ChannelMapping, District
 from minsheng.ingest import READERS, FeedbackRecord, IngestLimits, Rejected, UnreadableInput
-from minsheng.tabular import TabularError, ValidatedHotline, read_tabular, validate_hotline
+from minsheng.tabular import TabularError, ValidatedHotline, validate_hotline_file
 from warehouse.readers import ReadSource, open_reader
 from warehouse.sql import read_sql, sql_files  # noqa: F401  (re-exported)
 
@@ -190,13 +190,16 @@ def read_batch(
     megacity volume, stays in Arrow end to end; the others go through their row adapters."""
     if channel == "hotline":
         try:
-            v = validate_hotline(read_tabular(path, mapping.encoding), mapping, district,
-                                 clock=clock, limits=limits or IngestLimits(), source=path.name)
+            v = validate_hotline_file(path, mapping, district, clock=clock, limits=limits or IngestLimits())
         except TabularError as exc:
             raise UnreadableInput(str(exc)) from exc
         return batch_from_hotline(v, path.name)
     items = READERS[channel](path, mapping, district, clock=clock, limits=limits)
     return batch_from_items(channel, path.name, items)
+
+
+_HASH = ("md5(concat_ws(chr(31), strftime({p}received_at, '%Y-%m-%dT%H:%M:%S'), {p}community, {p}text, "
+         "{p}extra_json))")
 
 
 def load_batch(con: duckdb.DuckDBPyConnection, batch: ChannelBatch) -> LoadCounts:
@@ -206,78 +209,102 @@ def load_batch(con: duckdb.DuckDBPyConnection, batch: ChannelBatch) -> LoadCount
     same content hash is a duplicate and adds nothing; with a new hash it supersedes the old
     row, which moves to ``raw_history``. Rejections go to quarantine, keyed by file,
     position and reason, so a re-run adds nothing.
+
+    The common case, a file of keys that are all new and each once, is loaded in one pass:
+    the rows go from the Arrow batch into the table, hashed on the way, with nothing to
+    compare or pick. Otherwise keys and hashes are staged and compared first.
     """
     channel = batch.channel
     table, key_col = _RAW_KEY[channel]
     extra_cols = _RAW_EXTRA[channel]
     text_col = "open_answer" if channel == "survey" else "text"
+    cols = ", ".join(extra_cols)
+    sel = ", ".join(f"b.{c}" for c in extra_cols)
+    text_value = "nullif(b.text, '')" if channel == "survey" else "b.text"
+    insert_into = f"""
+        insert into {table}
+            ({key_col}, received_at, community, {text_col}, content_hash, source_file,
+             source_pos, ingested_at{', ' + cols if cols else ''})
+    """
     con.register("_batch", batch.records)
     con.register("_rejected", batch.rejected)
     try:
         con.execute("begin transaction")
-        repeats = con.execute("select count(*) - count(distinct key) from _batch").fetchall()[0][0]
-        # the window that keeps the last row of a key is only paid for when keys repeat
-        last_of_key = "qualify row_number() over (partition by key order by _ord desc) = 1" if repeats else ""
-        # keys and hashes only: the texts stay in the Arrow batch until they are inserted
-        con.execute(f"""
-            create or replace temp table _in as
-            select key, _ord, md5(concat_ws(chr(31), strftime(received_at, '%Y-%m-%dT%H:%M:%S'),
-                                            community, text, extra_json)) as content_hash
+        rows, keys, known = con.execute(f"""
+            select count(*), count(distinct key), count(*) filter (where key in (select {key_col} from {table}))
             from _batch
-            {last_of_key}
-        """)
-        loaded, duplicate, superseded = con.execute(f"""
-            select count(*) filter (where e.{key_col} is null),
-                   count(*) filter (where e.content_hash = i.content_hash),
-                   count(*) filter (where e.content_hash <> i.content_hash)
-            from _in as i left join {table} as e on e.{key_col} = i.key
         """).fetchall()[0]
-        # the superseded row goes to history; its load time has a column of its own there
-        con.execute(f"""
-            insert or ignore into raw_history
-            with old as (
-                select e.* from {table} as e join _in as i on e.{key_col} = i.key
-                where e.content_hash <> i.content_hash
-            )
-            select '{channel}', o.{key_col}, o.content_hash, to_json(r)::varchar, o.ingested_at,
-                   now()::timestamp
-            from old as o
-            join (select * exclude (ingested_at) from old) as r using ({key_col})
-        """)
-        con.execute(f"""
-            create or replace temp table _new as
-            select i.key, i._ord, i.content_hash from _in as i left join {table} as e on e.{key_col} = i.key
-            where e.{key_col} is null or e.content_hash <> i.content_hash
-        """)
-        cols = ", ".join(extra_cols)
-        sel = ", ".join(f"b.{c}" for c in extra_cols)
-        text_value = "nullif(b.text, '')" if channel == "survey" else "b.text"
-        con.execute(f"delete from {table} where {key_col} in (select key from _new)")
-        con.execute(f"""
-            insert into {table}
-                ({key_col}, received_at, community, {text_col}, content_hash, source_file,
-                 source_pos, ingested_at{', ' + cols if cols else ''})
-            select b.key, b.received_at, b.community, {text_value}, n.content_hash, $file,
-                   b.source_pos, now()::timestamp{', ' + sel if sel else ''}
-            from _batch as b
-            join _new as n on n.key = b.key and n._ord = b._ord
-        """, {"file": batch.source_file})
+        all_new = keys == rows and known == 0
+        if all_new:
+            loaded, duplicate, superseded = rows, 0, 0
+            new_keys = ""  # every key of the batch
+            con.execute(f"""
+                {insert_into}
+                select b.key, b.received_at, b.community, {text_value}, {_HASH.format(p="b.")}, $file,
+                       b.source_pos, now()::timestamp{', ' + sel if sel else ''}
+                from _batch as b
+            """, {"file": batch.source_file})
+        else:
+            # the window that keeps the last row of a key is only paid for when keys repeat
+            last_of_key = "qualify row_number() over (partition by key order by _ord desc) = 1" if keys < rows else ""
+            # keys and hashes only: the texts stay in the Arrow batch until they are inserted
+            con.execute(f"""
+                create or replace temp table _in as
+                select key, _ord, {_HASH.format(p="")} as content_hash
+                from _batch
+                {last_of_key}
+            """)
+            loaded, duplicate, superseded = con.execute(f"""
+                select count(*) filter (where e.{key_col} is null),
+                       count(*) filter (where e.content_hash = i.content_hash),
+                       count(*) filter (where e.content_hash <> i.content_hash)
+                from _in as i left join {table} as e on e.{key_col} = i.key
+            """).fetchall()[0]
+            if superseded:
+                # the superseded row goes to history; its load time has a column of its own there
+                con.execute(f"""
+                    insert or ignore into raw_history
+                    with old as (
+                        select e.* from {table} as e join _in as i on e.{key_col} = i.key
+                        where e.content_hash <> i.content_hash
+                    )
+                    select '{channel}', o.{key_col}, o.content_hash, to_json(r)::varchar, o.ingested_at,
+                           now()::timestamp
+                    from old as o
+                    join (select * exclude (ingested_at) from old) as r using ({key_col})
+                """)
+            con.execute(f"""
+                create or replace temp table _new as
+                select i.key, i._ord, i.content_hash from _in as i left join {table} as e on e.{key_col} = i.key
+                where e.{key_col} is null or e.content_hash <> i.content_hash
+            """)
+            new_keys = "where key in (select key from _new)"
+            if superseded:
+                con.execute(f"delete from {table} where {key_col} in (select key from _new)")
+            con.execute(f"""
+                {insert_into}
+                select b.key, b.received_at, b.community, {text_value}, n.content_hash, $file,
+                       b.source_pos, now()::timestamp{', ' + sel if sel else ''}
+                from _batch as b
+                join _new as n on n.key = b.key and n._ord = b._ord
+            """, {"file": batch.source_file})
         if batch.answers is not None:
             con.register("_answers", batch.answers)
-            con.execute("""
+            con.execute(f"""
                 insert or replace into survey_answers
                 select key, item_code, item_name, answer, polarity from _answers
-                where key in (select key from _new)
+                {new_keys}
             """)
             con.unregister("_answers")
-        if batch.contacts is not None:
+        if batch.contacts is not None and (loaded or superseded):
             con.register("_contacts", batch.contacts)
-            con.execute("delete from pii.contacts where record_id in (select $ch || ':' || key from _new)",
+            source = "_batch" if all_new else "_new"
+            con.execute(f"delete from pii.contacts where record_id in (select $ch || ':' || key from {source})",
                         {"ch": channel})
-            con.execute("""
+            con.execute(f"""
                 insert into pii.contacts
                 select $ch || ':' || key, field, value from _contacts
-                where key in (select key from _new) and value <> ''
+                {new_keys + ' and' if new_keys else 'where'} value <> ''
             """, {"ch": channel})
             con.unregister("_contacts")
         con.execute("""
@@ -287,8 +314,9 @@ def load_batch(con: duckdb.DuckDBPyConnection, batch: ChannelBatch) -> LoadCount
                    reason, message, payload, now()::timestamp
             from _rejected
         """, {"ch": channel, "file": batch.source_file})
-        con.execute("drop table _in")
-        con.execute("drop table _new")
+        if not all_new:
+            con.execute("drop table _in")
+            con.execute("drop table _new")
         con.execute("commit")
     except Exception:
         con.execute("rollback")
