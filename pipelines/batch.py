@@ -16,13 +16,16 @@ nothing is downloaded (the plain DirectRunner fetches the Prism binary since Bea
 from __future__ import annotations
 
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import apache_beam as beam
 import pyarrow as pa
 from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.transforms.window import GlobalWindows
+from apache_beam.utils.windowed_value import WindowedValue
 
 from pipelines.transforms import (
     DEAD,
@@ -34,7 +37,7 @@ from pipelines.transforms import (
     Segment,
     SplitDemandItems,
 )
-from pipelines.windows import COUNT_SCHEMA, CountDemandByWindow, Watermarks, window_element
+from pipelines.windows import COUNT_SCHEMA, CountDemandByWindow, Watermarks, window_cells
 from warehouse import staging
 from warehouse.store import connect
 
@@ -105,46 +108,95 @@ class BeamRun:
 
 
 def text_stage(
-    rows: beam.PCollection, spec: ModelSpec, batch_size: int
+    batches: beam.PCollection, spec: ModelSpec
 ) -> tuple[beam.PCollection, beam.PCollection]:
-    """parse → mask → split → segment → embed → classify: (demand items, dead letters)."""
-    parsed = rows | "ParseFeedback" >> ParseFeedback()
+    """parse → mask → split → segment → embed → classify, over batches of feedback rows:
+    (batches of demand items, dead letters one by one)."""
+    parsed = batches | "ParseFeedback" >> ParseFeedback()
     items = (
         parsed.ok
         | "MaskPersonalData" >> MaskPersonalData()
         | "SplitDemandItems" >> SplitDemandItems()
     )
     segmented = items | "Segment" >> Segment(spec)
-    embedded = segmented.ok | "Embed" >> Embed(spec, batch_size)
-    classified = embedded.ok | "Classify" >> Classify(spec, batch_size)
+    embedded = segmented.ok | "Embed" >> Embed(spec)
+    classified = embedded.ok | "Classify" >> Classify(spec)
     dead = (
         (parsed[DEAD], segmented[DEAD], embedded[DEAD], classified[DEAD])
         | "MergeDeadLetters" >> beam.Flatten()
     )
     keep = [f.name for f in ITEM_SCHEMA]
-    return classified.ok | "Project" >> beam.Map(lambda d: {k: d[k] for k in keep}), dead
+    project = beam.Map(lambda batch: [{k: d[k] for k in keep} for d in batch])
+    return classified.ok | "Project" >> project, dead
+
+
+def in_batches(table: pa.Table, size: int) -> Iterator[list[dict[str, Any]]]:
+    """A table's rows as lists of at most ``size`` dicts."""
+    for start in range(0, table.num_rows, size):
+        yield table.slice(start, size).to_pylist()
+
+
+class _RowGroups(beam.DoFn):
+    """Batches of rows → Arrow tables of about ``rows`` rows, one Parquet row group each (the
+    rest at the end of the bundle): a row group per model batch would make the write cost as
+    much as a model step. Bounded runs only (the global window)."""
+
+    def __init__(self, schema: pa.Schema, rows: int = 32_768) -> None:
+        self.schema, self.rows = schema, rows
+
+    def start_bundle(self) -> None:
+        self.parts: list[pa.Table] = []
+        self.n = 0
+
+    def process(self, batch: list[dict[str, Any]]) -> Iterator[pa.Table]:
+        self.parts.append(pa.Table.from_pylist(batch, schema=self.schema))
+        self.n += len(batch)
+        if self.n >= self.rows:
+            yield self._table()
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        if self.parts:
+            yield GlobalWindows.windowed_value_at_end_of_window(self._table())
+
+    def _table(self) -> pa.Table:
+        table = pa.concat_tables(self.parts)
+        self.parts, self.n = [], 0
+        return table
 
 
 def write_part(pcoll: beam.PCollection, folder: str, kind: str, schema: pa.Schema,
-               num_shards: int = 0) -> None:
-    """Parquet files ``<kind>-SSSSS-of-NNNNN.parquet``: Beam's file sink writes each bundle to
-    a temporary file and renames only the bundles it commits, so a retried bundle leaves no
-    second copy behind."""
+               num_shards: int = 0, *, batched: bool = False) -> None:
+    """Parquet files ``<kind>-SSSSS-of-NNNNN.parquet`` from elements, or from batches of them
+    (``batched``). Beam's file sink writes each bundle to a temporary file and renames only
+    the bundles it commits, so a retried bundle leaves no second copy behind."""
+    path = f"{folder}/{kind}"
+    if batched:
+        _ = (
+            pcoll
+            | f"{kind.title()}RowGroups" >> beam.ParDo(_RowGroups(schema))
+            | f"Write{kind.title()}" >> beam.io.WriteToParquetBatched(
+                path, schema, file_name_suffix=".parquet", num_shards=num_shards)
+        )
+        return
     _ = pcoll | f"Write{kind.title()}" >> beam.io.WriteToParquet(
-        f"{folder}/{kind}", schema, file_name_suffix=".parquet", num_shards=num_shards
+        path, schema, file_name_suffix=".parquet", num_shards=num_shards
     )
 
 
 def build(p: beam.Pipeline, folder: str, spec: ModelSpec, batch_size: int,
           watermarks: Watermarks) -> None:
     """Wire a bounded run: the text stage and the windowed counts, each into Parquet parts."""
-    rows = p | "ReadFeedback" >> beam.io.ReadFromParquet(staging.rows_glob(Path(folder) / ROWS_DIR))
-    items, dead = text_stage(rows, spec, batch_size)
-    write_part(items, folder, "items", ITEM_SCHEMA)
+    batches = (
+        p
+        | "ReadFeedback" >> beam.io.ReadFromParquetBatched(staging.rows_glob(Path(folder) / ROWS_DIR))
+        | "Batches" >> beam.FlatMap(in_batches, batch_size)
+    )
+    items, dead = text_stage(batches, spec)
+    write_part(items, folder, "items", ITEM_SCHEMA, batched=True)
     write_part(dead, folder, "dead", DEAD_SCHEMA, num_shards=1)
     state = p | "ReadWindowState" >> beam.io.ReadFromParquet(f"{folder}/{STATE_FILE}")
     counts = (
-        (items | "WindowElements" >> beam.Map(window_element), state)
+        (items | "WindowCells" >> beam.FlatMap(window_cells), state)
         | "WithWindowState" >> beam.Flatten()
         | "CountDemandByWindow" >> CountDemandByWindow(watermarks)
     )

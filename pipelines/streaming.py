@@ -220,7 +220,9 @@ def build_unbounded(files: beam.PCollection, inbox: str, staging: str, spec: Mod
             event_time_duration=Duration(seconds=REMEMBER_RECORDS.total_seconds()))
         | "Rows" >> beam.Values()
     )
-    items, dead = text_stage(rows, spec, batch_size)
+    batches, dead = text_stage(
+        rows | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=batch_size), spec)
+    items = batches | "Items" >> beam.FlatMap(lambda batch: batch)
     counts = (
         items
         | "WindowElements" >> beam.Map(window_element)

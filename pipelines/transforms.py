@@ -1,15 +1,18 @@
 """Composite transforms, one per business step of the text stage.
 
-Elements are plain dicts (one feedback row, later one demand item). Every DoFn sends an
-element it cannot handle to the ``dead`` output as a dead letter, counted with a Beam
-metric, and the rest go on. Models are loaded once per DoFn instance in ``setup()``.
+Each step takes and gives a PCollection of batches: lists of plain dicts (feedback rows,
+later demand items). Beam's per-element work in Python costs about as much as the text
+models themselves, so elements travel a few hundred at a time; the models batch anyway.
+Every DoFn sends an element it cannot handle to the ``dead`` output as a dead letter (one
+dict per element), counted with a Beam metric, and the rest go on. Models are loaded once
+per DoFn instance in ``setup()``.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +27,9 @@ from minsheng.pii import mask
 DEAD = "dead"
 NAMESPACE = "minsheng"
 REQUIRED = ("feedback_id", "channel", "received_at", "week", "community", "text", "content_hash")
+
+Batch = list[dict[str, Any]]
+Rejected = tuple[Any, str, str]  # element, reason code, message
 
 
 @dataclass(frozen=True)
@@ -58,61 +64,91 @@ def dead_letter(stage: str, element: Any, reason: str, message: str) -> dict[str
     }
 
 
-class _DeadLetterDoFn(beam.DoFn):
+class _BatchFn(beam.DoFn):
+    """A DoFn over batches of elements. ``run_batch`` returns the elements that go on (one
+    batch out per batch in, when not empty) and the rejected ones with their reason; a batch
+    that raises is retried one element at a time, so that only the failing elements become
+    dead letters. ``ok`` and ``dead_letters`` count elements."""
+
     stage = "stage"
 
     def __init__(self) -> None:
         self.ok = Metrics.counter(NAMESPACE, f"{self.stage}_ok")
         self.failed = Metrics.counter(NAMESPACE, f"{self.stage}_dead_letters")
 
-    def dead(self, element: Any, reason: str, message: str) -> pvalue.TaggedOutput:
-        self.failed.inc()
-        return pvalue.TaggedOutput(DEAD, dead_letter(self.stage, element, reason, message))
+    def run_batch(self, batch: Batch) -> tuple[Batch, list[Rejected]]:
+        raise NotImplementedError
+
+    def process(self, batch: Batch) -> Iterator[Any]:
+        try:
+            done, rejected = self.run_batch(batch)
+        except Exception:
+            done, rejected = [], []
+            for element in batch:
+                try:
+                    ok, bad = self.run_batch([element])
+                except Exception as exc:  # a bad element must not fail the bundle
+                    rejected.append((element, f"{self.stage}_error", repr(exc)))
+                    continue
+                done += ok
+                rejected += bad
+        for element, reason, message in rejected:
+            self.failed.inc()
+            yield pvalue.TaggedOutput(DEAD, dead_letter(self.stage, element, reason, message))
+        if done:
+            self.ok.inc(len(done))
+            yield done
 
 
-class _ParseFn(_DeadLetterDoFn):
+class _ParseFn(_BatchFn):
     stage = "parse"
 
-    def process(self, row: dict[str, Any]) -> Iterator[Any]:
-        missing = [k for k in REQUIRED if row.get(k) in (None, "")]
-        if missing:
-            yield self.dead(row, "missing_field", f"missing {', '.join(missing)}")
-            return
-        received = row["received_at"]
-        if isinstance(received, str):
-            try:
-                received = datetime.fromisoformat(received)
-            except ValueError:
-                yield self.dead(row, "bad_time", f"bad received_at {received!r}")
-                return
-        self.ok.inc()
-        yield {**row, "received_at": received, "text": str(row["text"])}
+    def run_batch(self, batch: Batch) -> tuple[Batch, list[Rejected]]:
+        done: Batch = []
+        rejected: list[Rejected] = []
+        for row in batch:
+            missing = [k for k in REQUIRED if row.get(k) in (None, "")]
+            if missing:
+                rejected.append((row, "missing_field", f"missing {', '.join(missing)}"))
+                continue
+            received = row["received_at"]
+            if isinstance(received, str):
+                try:
+                    received = datetime.fromisoformat(received)
+                except ValueError:
+                    rejected.append((row, "bad_time", f"bad received_at {received!r}"))
+                    continue
+            done.append({**row, "received_at": received, "text": str(row["text"])})
+        return done, rejected
 
 
 class ParseFeedback(beam.PTransform):
     """Validate feedback rows: every required field present, event time parsed."""
 
-    def expand(self, rows: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
-        return rows | "Validate" >> beam.ParDo(_ParseFn()).with_outputs(DEAD, main="ok")
+    def expand(self, batches: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
+        return batches | "Validate" >> beam.ParDo(_ParseFn()).with_outputs(DEAD, main="ok")
 
 
 class _MaskFn(beam.DoFn):
     def __init__(self) -> None:
         self.masked = Metrics.counter(NAMESPACE, "pii_masked")
 
-    def process(self, row: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        result = mask(row["text"])
-        if result.had_pii:
-            self.masked.inc(sum(result.found.values()))
-        yield {**row, "text": result.text}
+    def process(self, batch: Batch) -> Iterator[Batch]:
+        out = []
+        for row in batch:
+            result = mask(row["text"])
+            if result.had_pii:
+                self.masked.inc(sum(result.found.values()))
+            out.append({**row, "text": result.text})
+        yield out
 
 
 class MaskPersonalData(beam.PTransform):
     """Mask phone, ID, card numbers, e-mails and addresses (idempotent: ingestion masks too,
     and a streaming source may not have been through ingestion)."""
 
-    def expand(self, rows: beam.PCollection) -> beam.PCollection:
-        return rows | "Mask" >> beam.ParDo(_MaskFn())
+    def expand(self, batches: beam.PCollection) -> beam.PCollection:
+        return batches | "Mask" >> beam.ParDo(_MaskFn())
 
 
 # An enumerator ("1、", "(2)", "三是") counts only at the start or after punctuation, so that
@@ -134,18 +170,20 @@ def split_items(text: str) -> list[str]:
     return parts if len(parts) >= 2 else [text]
 
 
+def explode(row: dict[str, Any]) -> Batch:
+    """A feedback row's demand items, keyed ``feedback_id#n``."""
+    return [{**row, "item_id": f"{row['feedback_id']}#{n}", "text": part}
+            for n, part in enumerate(split_items(row["text"]), start=1)]
+
+
 class SplitDemandItems(beam.PTransform):
     """One feedback row → one or more demand items, keyed ``feedback_id#n``."""
 
-    def expand(self, rows: beam.PCollection) -> beam.PCollection:
-        def explode(row: dict[str, Any]) -> Iterable[dict[str, Any]]:
-            for n, part in enumerate(split_items(row["text"]), start=1):
-                yield {**row, "item_id": f"{row['feedback_id']}#{n}", "text": part}
-
-        return rows | "Split" >> beam.FlatMap(explode)
+    def expand(self, batches: beam.PCollection) -> beam.PCollection:
+        return batches | "Split" >> beam.Map(lambda batch: [i for row in batch for i in explode(row)])
 
 
-class _SegmentFn(_DeadLetterDoFn):
+class _SegmentFn(_BatchFn):
     stage = "segment"
 
     def __init__(self, spec: ModelSpec) -> None:
@@ -164,18 +202,17 @@ class _SegmentFn(_DeadLetterDoFn):
             cache_dir=str(Path(self.spec.model_dir) / "jieba-cache"),
         )
 
-    def process(self, item: dict[str, Any]) -> Iterator[Any]:
-        try:
+    def run_batch(self, batch: Batch) -> tuple[Batch, list[Rejected]]:
+        done: Batch = []
+        rejected: list[Rejected] = []
+        for item in batch:
             tokens = self.segmenter.tokens(item["text"])
-            keywords = self.segmenter.keywords(tokens, k=3)
-        except Exception as exc:  # a bad element must not fail the bundle
-            yield self.dead(item, "segment_error", repr(exc))
-            return
-        if not tokens:
-            yield self.dead(item, "no_tokens", "text has no words after segmentation")
-            return
-        self.ok.inc()
-        yield {**item, "tokens": " ".join(tokens), "keywords": keywords}
+            if not tokens:
+                rejected.append((item, "no_tokens", "text has no words after segmentation"))
+                continue
+            done.append({**item, "tokens": " ".join(tokens),
+                         "keywords": self.segmenter.keywords(tokens, k=3)})
+        return done, rejected
 
 
 class Segment(beam.PTransform):
@@ -185,31 +222,8 @@ class Segment(beam.PTransform):
         super().__init__()
         self.spec = spec
 
-    def expand(self, items: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
-        return items | "Segment" >> beam.ParDo(_SegmentFn(self.spec)).with_outputs(DEAD, main="ok")
-
-
-class _BatchFn(_DeadLetterDoFn):
-    """A DoFn over batches that isolates a failing element by retrying one at a time."""
-
-    def run_batch(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        raise NotImplementedError
-
-    def process(self, batch: list[dict[str, Any]]) -> Iterator[Any]:
-        try:
-            done = self.run_batch(batch)
-        except Exception:
-            for item in batch:
-                try:
-                    [one] = self.run_batch([item])
-                except Exception as exc:
-                    yield self.dead(item, f"{self.stage}_error", repr(exc))
-                    continue
-                self.ok.inc()
-                yield one
-            return
-        self.ok.inc(len(done))
-        yield from done
+    def expand(self, batches: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
+        return batches | "Segment" >> beam.ParDo(_SegmentFn(self.spec)).with_outputs(DEAD, main="ok")
 
 
 class _EmbedFn(_BatchFn):
@@ -226,25 +240,21 @@ class _EmbedFn(_BatchFn):
             self.spec.embedder_kind, self.spec.embedder_path, Path(self.spec.model_dir) / "embedder"
         )
 
-    def run_batch(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def run_batch(self, batch: Batch) -> tuple[Batch, list[Rejected]]:
         field = "tokens" if self.embedder.wants_segmented else "text"
         vectors = self.embedder.encode([item[field] for item in batch])
-        return [{**item, "embedding": vec} for item, vec in zip(batch, vectors, strict=True)]
+        return [{**item, "embedding": vec} for item, vec in zip(batch, vectors, strict=True)], []
 
 
 class Embed(beam.PTransform):
-    """Sentence embeddings, batched."""
+    """Sentence embeddings, a batch at a time."""
 
-    def __init__(self, spec: ModelSpec, batch_size: int = 256) -> None:
+    def __init__(self, spec: ModelSpec) -> None:
         super().__init__()
-        self.spec, self.batch_size = spec, batch_size
+        self.spec = spec
 
-    def expand(self, items: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
-        return (
-            items
-            | "Batch" >> beam.BatchElements(min_batch_size=16, max_batch_size=self.batch_size)
-            | "Encode" >> beam.ParDo(_EmbedFn(self.spec)).with_outputs(DEAD, main="ok")
-        )
+    def expand(self, batches: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
+        return batches | "Encode" >> beam.ParDo(_EmbedFn(self.spec)).with_outputs(DEAD, main="ok")
 
 
 class _ClassifyFn(_BatchFn):
@@ -262,7 +272,7 @@ class _ClassifyFn(_BatchFn):
         self.version = self.spec.model_version
         self.urgency, self.sentiment = urgency, sentiment
 
-    def run_batch(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def run_batch(self, batch: Batch) -> tuple[Batch, list[Rejected]]:
         import pandas as pd
 
         frame = pd.DataFrame({
@@ -285,20 +295,16 @@ class _ClassifyFn(_BatchFn):
                 "urgent": self.urgency(item["text"]),
                 "sentiment": self.sentiment(item["text"]),
             })
-        return out
+        return out, []
 
 
 class Classify(beam.PTransform):
     """Service category with calibrated top-3 scores (below the threshold: other), urgency
     and sentiment."""
 
-    def __init__(self, spec: ModelSpec, batch_size: int = 256) -> None:
+    def __init__(self, spec: ModelSpec) -> None:
         super().__init__()
-        self.spec, self.batch_size = spec, batch_size
+        self.spec = spec
 
-    def expand(self, items: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
-        return (
-            items
-            | "Batch" >> beam.BatchElements(min_batch_size=16, max_batch_size=self.batch_size)
-            | "Predict" >> beam.ParDo(_ClassifyFn(self.spec)).with_outputs(DEAD, main="ok")
-        )
+    def expand(self, batches: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
+        return batches | "Predict" >> beam.ParDo(_ClassifyFn(self.spec)).with_outputs(DEAD, main="ok")

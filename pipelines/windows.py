@@ -25,7 +25,8 @@ Two execution modes:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -80,6 +81,20 @@ def window_element(item: dict[str, Any]) -> dict[str, Any]:
     and it touches its windows, which are therefore recounted and written."""
     return {"received_at": item["received_at"], "community": item["community"],
             "category": item["category"], "weight": 1, "touched": 1}
+
+
+def window_cells(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A batch of freshly classified demand items as elements of the counts, one per hour ×
+    community × category, weighted by its items and timed at the start of the hour. Every
+    time in an hour falls in the same hourly and daily-sliding windows, so the counts are
+    those of :func:`window_element` per item, at a fraction of the elements."""
+    cells: Counter[tuple[datetime, str, str]] = Counter()
+    for item in items:
+        hour = item["received_at"].replace(minute=0, second=0, microsecond=0)
+        cells[(hour, item["community"], item["category"])] += 1
+    return [{"received_at": hour, "community": community, "category": category,
+             "weight": n, "touched": 1}
+            for (hour, community, category), n in cells.items()]
 
 
 @dataclass(frozen=True)
@@ -165,13 +180,26 @@ class _AssignWindows(beam.DoFn):
         self.fn, self.watermarks = fn, watermarks
         self.too_late = Metrics.counter(NAMESPACE, f"{name}_too_late")
 
+    def setup(self) -> None:
+        # a bucket's windows depend on its time alone, and a run sees few distinct times
+        self.windows: dict[float, list[tuple[float, float] | None]] = {}
+
+    def _windows(self, bucket: float) -> list[tuple[float, float] | None]:
+        """The bucket's windows as (start, end), ``None`` for one closed before the run."""
+        if bucket not in self.windows:
+            self.windows[bucket] = [
+                None if self.watermarks.expired(wall_time(float(w.end))) else (float(w.start), float(w.end))
+                for w in self.fn.assign(window.WindowFn.AssignContext(Timestamp.of(bucket)))
+            ]
+        return self.windows[bucket]
+
     def process(self, kv: tuple[tuple[Any, ...], tuple[int, int, int]]) -> Iterator[Any]:
         (bucket, *key), (items, touched, fresh) = kv
-        for w in self.fn.assign(window.WindowFn.AssignContext(Timestamp.of(bucket))):
-            if self.watermarks.expired(wall_time(float(w.end))):
+        for w in self._windows(bucket):
+            if w is None:
                 self.too_late.inc(fresh)
                 continue
-            yield (float(w.start), float(w.end), *key), (items, touched)
+            yield (*w, *key), (items, touched)
 
 
 class _Count(beam.PTransform):

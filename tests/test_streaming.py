@@ -15,7 +15,7 @@ from apache_beam.metrics import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing import test_stream
-from apache_beam.testing.util import assert_that, equal_to
+from apache_beam.testing.util import BeamAssertException, assert_that, equal_to
 from apache_beam.transforms.window import TimestampedValue
 
 from pipelines.windows import CountDemandByWindow, Watermarks, event_seconds
@@ -96,6 +96,49 @@ def test_micro_batch_windows_drop_and_count_too_late_data():
     result.wait_until_finish()
     late = result.metrics().query(MetricsFilter().with_name("hourly_too_late"))["counters"]
     assert sum(c.committed for c in late) == 1
+
+
+def test_hour_cells_count_as_their_items_do():
+    """Items folded into hour × community × category cells (weighted) give the same hourly
+    and trend counts, and the same too-late count, as one element per item."""
+    import random
+
+    from pipelines.windows import window_cells, window_element
+
+    rng = random.Random(11)
+    items = [{"received_at": datetime(2026, 11, 1) + timedelta(minutes=rng.randrange(9 * 24 * 60)),
+              "community": rng.choice(["C01", "C02", "C03"]),
+              "category": rng.choice(["elderly_care", "employment", "other"])}
+             for _ in range(400)]
+    watermarks = Watermarks(datetime(2026, 11, 5, 10, 1), datetime(2026, 11, 10))
+    assert len(window_cells(items)) < len(items)
+
+    def some(rows):
+        if not rows:
+            raise BeamAssertException("no windows counted")
+
+    p = BeamTestPipeline(runner="FnApiRunner")
+    sides = {
+        "items": p | "Items" >> beam.Create([window_element(i) for i in items]),
+        "cells": p | "Cells" >> beam.Create(window_cells(items[:150]) + window_cells(items[150:])),
+    }
+    rows = {name: side | f"Count{name}" >> CountDemandByWindow(watermarks) for name, side in sides.items()}
+    for kind in ("hourly", "trend"):
+        tagged = [rows[name][kind] | f"Tag{name}{kind}" >> beam.Map(
+                      lambda r, n=name: (repr(sorted(r.items())), n)) for name in sides]
+        unmatched = (
+            tagged
+            | f"Both{kind}" >> beam.Flatten()
+            | f"ByRow{kind}" >> beam.GroupByKey()
+            | f"Unmatched{kind}" >> beam.Filter(lambda kv: sorted(kv[1]) != ["cells", "items"])
+        )
+        assert_that(unmatched, equal_to([]), label=f"same {kind} rows")
+        assert_that(tagged[0], some, label=f"some {kind} rows")
+    result = p.run()
+    result.wait_until_finish()
+    late = result.metrics().query(MetricsFilter().with_name("hourly_too_late"))["counters"]
+    by_side = {c.key.step: c.committed for c in late}
+    assert len(by_side) == 2 and len(set(by_side.values())) == 1 and min(by_side.values()) > 0, by_side
 
 
 def test_complete_records_respects_quotes():

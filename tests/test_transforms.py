@@ -33,13 +33,14 @@ def test_split_items(text, n):
 
 def test_parse_sends_bad_rows_to_dead_letters():
     with _pipeline() as p:
-        rows = p | beam.Create([
+        batches = p | beam.Create([[
             _row("hotline:1", "想申请低保"),
             _row("hotline:2", ""),
             _row("hotline:3", "时间坏了", received_at="not a time"),
-        ])
-        out = rows | ParseFeedback()
-        assert_that(out.ok | "ok ids" >> beam.Map(lambda r: r["feedback_id"]), equal_to(["hotline:1"]), label="ok")
+        ], [_row("hotline:4", "电梯坏了")]])
+        out = batches | ParseFeedback()
+        assert_that(out.ok | "ok ids" >> beam.Map(lambda b: [r["feedback_id"] for r in b]),
+                    equal_to([["hotline:1"], ["hotline:4"]]), label="ok")
         assert_that(out[DEAD] | "dead" >> beam.Map(lambda d: (d["feedback_id"], d["reason"])),
                     equal_to([("hotline:2", "missing_field"), ("hotline:3", "bad_time")]), label="dead")
 
@@ -48,9 +49,31 @@ def test_mask_and_split_keep_ids_stable():
     with _pipeline() as p:
         items = (
             p
-            | beam.Create([_row("hotline:1", "一是电话13812345678打不通，二是希望增加托老名额")])
+            | beam.Create([[_row("hotline:1", "一是电话13812345678打不通，二是希望增加托老名额")]])
             | MaskPersonalData()
             | SplitDemandItems()
-            | beam.Map(lambda r: (r["item_id"], "13812345678" in r["text"]))
+            | beam.FlatMap(lambda batch: [(r["item_id"], "13812345678" in r["text"]) for r in batch])
         )
         assert_that(items, equal_to([("hotline:1#1", False), ("hotline:1#2", False)]))
+
+
+def test_a_failing_element_becomes_a_dead_letter_and_its_batch_goes_on():
+    from pipelines.transforms import _BatchFn
+
+    class _Upper(_BatchFn):
+        stage = "upper"
+
+        def run_batch(self, batch):
+            if any(r["text"] == "boom" for r in batch):
+                raise ValueError("cannot upper boom")
+            return [{**r, "text": r["text"].upper()} for r in batch], []
+
+    with _pipeline() as p:
+        out = (
+            p
+            | beam.Create([[_row("p:1", "ab"), _row("p:2", "boom"), _row("p:3", "cd")]])
+            | beam.ParDo(_Upper()).with_outputs(DEAD, main="ok")
+        )
+        assert_that(out.ok, equal_to([[_row("p:1", "AB"), _row("p:3", "CD")]]), label="ok")
+        assert_that(out[DEAD] | beam.Map(lambda d: (d["feedback_id"], d["stage"], d["reason"])),
+                    equal_to([("p:2", "upper", "upper_error")]), label="dead")

@@ -5,10 +5,10 @@ stage of one part (``pipelines.batch.run_part``: parse, mask, split, segment, em
 classify, windowed counts, Parquet parts) with ``--workers`` local worker processes
 (FnApiRunner, ``multi_processing``). The baseline, in the same run, is a plain Python loop in
 one process calling the same functions (``minsheng.pii.mask``, ``split_items``,
-``models.text.TextModels.analyse`` in batches, ``models.signals``) over the same Parquet input
-into a Parquet output. Both include loading the models; each side runs ``--repeat`` times,
-alternating, and its best time counts. Targets: at least 1.3x the loop, peak memory under
-4 GB (driver plus workers).
+``models.text.TextModels.analyse`` in batches, urgency and sentiment included) over the same
+Parquet input into a Parquet output. Both include loading the models; each side runs
+``--repeat`` times, alternating, and its best time counts. Targets: at least 1.3x the loop,
+peak memory under 4 GB (driver plus workers).
 
 **Streaming.** While the local streaming mode runs, hotline work orders are appended to a
 file in its inbox and platform messages dropped as new files, at ``--stream-rate`` records a
@@ -120,7 +120,6 @@ def plain_loop(rows_path: Path, model_dir: Path, out: Path, settings, batch_size
     import pyarrow.parquet as pq
 
     from minsheng.pii import mask
-    from models.signals import sentiment, urgency
     from models.text import load_text_models
     from pipelines.transforms import split_items
 
@@ -139,7 +138,7 @@ def plain_loop(rows_path: Path, model_dir: Path, out: Path, settings, batch_size
                              "category": r.category, "confidence": r.confidence,
                              "top3": json.dumps(r.top3, ensure_ascii=False),
                              "embedding": [float(x) for x in r.embedding],
-                             "urgent": urgency(item["text"]), "sentiment": sentiment(item["text"])})
+                             "urgent": r.urgent, "sentiment": r.sentiment})
     pq.write_table(pa.Table.from_pylist(out_rows), out)
     return len(out_rows)
 
