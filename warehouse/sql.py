@@ -1,6 +1,7 @@
 """The project's SQL files: ``schema/`` (numbered migrations), ``marts/`` (views),
-``queries/`` (named queries), ``checks/`` (data checks) and ``ingest/`` (validation of staged
-exports). Kept free of project imports so that any layer can read SQL."""
+``queries/`` (named queries), ``checks/`` (data checks), ``ingest/`` (validation and masking of
+staged exports) and ``loader/`` (what the Beam loader exports for a part). Kept free of
+project imports so that any layer can read SQL."""
 
 from __future__ import annotations
 
