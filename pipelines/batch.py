@@ -15,15 +15,16 @@ nothing is downloaded (the plain DirectRunner fetches the Prism binary since Bea
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import apache_beam as beam
 import pyarrow as pa
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
 from apache_beam.transforms.window import GlobalWindows
 from apache_beam.utils.windowed_value import WindowedValue
 
@@ -105,6 +106,17 @@ class BeamRun:
         if not any(a.startswith("--default_sdk_harness_log_level") for a in argv):
             argv.append("--default_sdk_harness_log_level=WARNING")
         return PipelineOptions(argv)
+
+    def worker_threads(self) -> int:
+        """Threads for the numeric libraries in each local worker process: the cores shared
+        out over the processes, so that two workers' BLAS and torch pools do not fight over
+        the same cores (0: a single process, where the libraries' defaults stand)."""
+        direct = self.options().view_as(DirectOptions)
+        cores = os.cpu_count() or 1
+        workers = direct.direct_num_workers or cores  # 0: one per core
+        if direct.direct_running_mode != "multi_processing" or workers <= 1:
+            return 0
+        return max(1, cores // workers)
 
 
 def text_stage(
@@ -207,6 +219,7 @@ def build(p: beam.Pipeline, folder: str, spec: ModelSpec, batch_size: int,
 def run_part(folder: Path, spec: ModelSpec, *, watermarks: Watermarks,
              run: BeamRun = BeamRun()) -> dict[str, int]:
     """Run the text stage over a part folder's input; returns the Beam counters."""
+    spec = replace(spec, threads=run.worker_threads())
     with beam.Pipeline(options=run.options()) as p:
         build(p, str(folder), spec, run.batch_size, watermarks)
     counters: dict[str, int] = {}

@@ -42,6 +42,16 @@ class ModelSpec:
     embedder_kind: str = "project"
     embedder_path: str | None = None
     other_label: str = "other"
+    threads: int = 0  # for BLAS and torch in a worker; 0: the libraries' default
+
+    def limit_threads(self) -> None:
+        """Cap this process's BLAS and torch thread pools at ``threads``, when set."""
+        if self.threads > 0:
+            import torch
+            from threadpoolctl import threadpool_limits
+
+            threadpool_limits(self.threads)
+            torch.set_num_threads(self.threads)
 
     @property
     def model_version(self) -> str:
@@ -236,6 +246,7 @@ class _EmbedFn(_BatchFn):
     def setup(self) -> None:
         from models.embed import load_embedder
 
+        self.spec.limit_threads()
         self.embedder = load_embedder(
             self.spec.embedder_kind, self.spec.embedder_path, Path(self.spec.model_dir) / "embedder"
         )
@@ -268,6 +279,7 @@ class _ClassifyFn(_BatchFn):
         from models.classify import DemandClassifier
         from models.signals import sentiment, urgency
 
+        self.spec.limit_threads()
         self.classifier = DemandClassifier.load(Path(self.spec.model_dir) / "classifier.joblib")
         self.version = self.spec.model_version
         self.urgency, self.sentiment = urgency, sentiment

@@ -77,3 +77,33 @@ def test_a_failing_element_becomes_a_dead_letter_and_its_batch_goes_on():
         assert_that(out.ok, equal_to([[_row("p:1", "AB"), _row("p:3", "CD")]]), label="ok")
         assert_that(out[DEAD] | beam.Map(lambda d: (d["feedback_id"], d["stage"], d["reason"])),
                     equal_to([("p:2", "upper", "upper_error")]), label="dead")
+
+
+def test_local_worker_processes_share_out_the_cores(monkeypatch):
+    import os
+
+    from pipelines.batch import BeamRun
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    multi = ("--direct_running_mode", "multi_processing")
+    assert BeamRun().worker_threads() == 0  # one process: library defaults
+    assert BeamRun(("--direct_num_workers", "2", *multi)).worker_threads() == 4
+    assert BeamRun(("--direct_num_workers", "16", *multi)).worker_threads() == 1
+    assert BeamRun(("--direct_num_workers", "0", *multi)).worker_threads() == 1  # one per core
+    assert BeamRun(("--direct_num_workers", "2")).worker_threads() == 0  # threads in one process
+
+
+def test_model_spec_caps_the_numeric_thread_pools():
+    import subprocess
+    import sys
+
+    code = (
+        "from pipelines.transforms import ModelSpec\n"
+        "import torch, numpy\n"
+        "from threadpoolctl import threadpool_info\n"
+        "ModelSpec('m', 'u', 's', threads=1).limit_threads()\n"
+        "assert torch.get_num_threads() == 1, torch.get_num_threads()\n"
+        "assert all(p['num_threads'] == 1 for p in threadpool_info()), threadpool_info()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
