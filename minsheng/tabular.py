@@ -312,6 +312,7 @@ def _run_validation(
         "max_chars": limits.max_chars,
         "pii_prefilter": PREFILTER,
         "mojibake_hint": HINT,
+        "pii_or_mojibake": f"{PREFILTER}|{HINT}",
         "community_names": list(communities),
         "community_codes": list(communities.values()),
         **SQL_PATTERNS,

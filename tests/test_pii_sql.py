@@ -121,6 +121,7 @@ def test_sql_masking_equals_python_mask(settings, values):
     "身份证11010519491231002x，11010519491231002X1",
     "zhang.san@example.com 13812345678",
     "号码是" + "1" * 30,
+    "座机2345678、1234567和62781234，门牌123456",  # 7- and 8-digit local numbers
 ])
 def test_awkward_texts(settings, text):
     assert _validated_texts(settings, [text]) == [mask(text).text]

@@ -167,11 +167,11 @@ def batch_from_hotline(v: ValidatedHotline, source_file: str) -> ChannelBatch:
     records = pa.table({
         "key": good["order_id"], "received_at": good["received_at"].cast(pa.timestamp("us")),
         "community": good["community"], "text": good["text"],
-        "extra_json": pa.array([""] * n, pa.string()),
+        "extra_json": pa.repeat(pa.scalar("", pa.string()), n),
         "source_pos": pc.binary_join_element_wise("row ", pc.cast(good["_row"], pa.string()), ""),
         "_ord": good["_row"],
     })
-    contacts = pa.table({"key": good["order_id"], "field": pa.array(["caller_phone"] * n, pa.string()),
+    contacts = pa.table({"key": good["order_id"], "field": pa.repeat(pa.scalar("caller_phone", pa.string()), n),
                          "value": good["caller_phone"]})
     rej = v.rejected
     rejected = pa.table({
@@ -228,6 +228,11 @@ def load_batch(con: duckdb.DuckDBPyConnection, batch: ChannelBatch) -> LoadCount
     """
     con.register("_batch", batch.records)
     con.register("_rejected", batch.rejected)
+    # rows land in the table in no particular order (every reader orders by key), which lets
+    # DuckDB insert on all threads: half the time of an order-preserving insert. The setting
+    # is the database's, so it is put back as soon as the load is done.
+    keep_order = con.execute("select current_setting('preserve_insertion_order')").fetchall()[0][0]
+    con.execute("set preserve_insertion_order = false")
     try:
         con.execute("begin transaction")
         rows, keys, known = con.execute(f"""
@@ -322,6 +327,7 @@ def load_batch(con: duckdb.DuckDBPyConnection, batch: ChannelBatch) -> LoadCount
         con.execute("rollback")
         raise
     finally:
+        con.execute(f"set preserve_insertion_order = {'true' if keep_order else 'false'}")
         con.unregister("_batch")
         con.unregister("_rejected")
     read = batch.records.num_rows + batch.rejected.num_rows

@@ -2,14 +2,16 @@
 -- connection. they mirror minsheng/pii.py (_classify_digits, is_valid_id_number, luhn_ok) for
 -- the numbers that sql masks itself; tests/test_pii_sql.py proves the texts come out the same.
 
--- gb 11643: 18 characters, 17 digits not starting with 0, and the check character
+-- gb 11643: 18 characters, 17 digits not starting with 0, and the check character. (each
+-- macro guards its steps with case: duckdb evaluates both sides of an and in a select list)
 create or replace temp macro pii_id_valid(v) as
-    length(v) = 18
-    and regexp_full_match(v[1:17], '[0-9]{17}')
-    and v[1] <> '0'
-    and substr('10X98765432', (1 + list_sum(list_transform(range(17),
-            lambda i: v[i + 1]::int * [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2][i + 1])) % 11)::bigint, 1)
-        = upper(v[18]);
+    case
+        when regexp_full_match(v, '[1-9][0-9]{16}.')
+            then substr('10X98765432', (1 + list_sum(list_transform(range(17),
+                     lambda i: v[i + 1]::int * [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2][i + 1])) % 11)::bigint, 1)
+                 = upper(v[18])
+        else false
+    end;
 
 -- luhn over a string of ascii digits
 create or replace temp macro pii_luhn_ok(d) as
@@ -20,37 +22,52 @@ create or replace temp macro pii_luhn_ok(d) as
             else d[length(d) - i]::int * 2
         end)) % 10 = 0;
 
--- the digits (and x) of a number, without a +86 country code
+-- a bank card: 15 to 19 digits that pass luhn
+create or replace temp macro pii_is_card(d) as
+    case when length(d) between 15 and 19 and regexp_full_match(d, '[0-9]+') then pii_luhn_ok(d) else false end;
+
+-- the digits (and x) of a plain number (digits, spaces, hyphens, a final x), without a +86
+-- country code
 create or replace temp macro pii_number_digits(raw) as
-    list_transform([regexp_replace(raw, '[^0-9Xx]', '', 'g')],
+    list_transform([replace(replace(raw, ' ', ''), '-', '')],
                    lambda d: case when length(d) = 13 and starts_with(d, '86') then d[3:] else d end)[1];
 
--- the placeholder for a number (raw: as written, d: pii_number_digits(raw)), null to keep it
+-- the placeholder for a number (raw: as written, d: pii_number_digits(raw)), null to keep it;
+-- pii._classify_digits' order, with the 18-character cases first
 create or replace temp macro pii_number_placeholder(raw, d) as
     case
-        when length(d) = 18 and pii_id_valid(d) then '[身份证号]'
+        when length(d) = 18
+            then case
+                when pii_id_valid(d) then '[身份证号]'
+                when pii_is_card(d) then '[银行卡号]'
+                else '[身份证号]'
+            end
         when length(d) = 11 and d[1] = '1' and contains('3456789', d[2]) then '[手机号]'
         when d[1] = '0' and length(d) between 10 and 12 then '[电话]'
         when length(d) in (7, 8) and contains('2345678', trim(raw)[1]) then '[电话]'
-        when length(d) between 15 and 19 and regexp_full_match(d, '[0-9]+') and pii_luhn_ok(d)
-            then '[银行卡号]'
-        when length(d) = 18 then '[身份证号]'
+        when pii_is_card(d) then '[银行卡号]'
     end;
 
--- a run of number-like characters as masked: a plain number (digit groups split by spaces or
--- hyphens, perhaps a final x) of 7 to 24 characters is one match of pii._DIGITS as a whole.
+-- a piece of text (pii._DIGITS never crosses one; see validate_hotline.sql) as masked, or
+-- null when sql cannot mask it exactly. a piece of fewer than 7 characters, or one that does
+-- not start with a letter, digit or +, holds no match. a plain number (digit groups split by
+-- spaces or hyphens, perhaps a final x) of 7 to 24 characters is one match as a whole. one
+-- with letters, a + or more characters is left to python, if it holds a digit.
 -- (the one-element list binds the digits once: a macro argument is re-evaluated at each use)
-create or replace temp macro pii_mask_run(tok) as
+create or replace temp macro pii_mask_run(piece) as
     case
-        when length(rtrim(tok, 'Xx')) between 7 and 24
-             and regexp_full_match(tok, '[0-9]+(?:[ -]+[0-9]+)*[Xx]?')
-            then coalesce(list_transform([pii_number_digits(tok)],
-                                         lambda d: pii_number_placeholder(tok, d))[1], tok)
-        else tok
+        when length(piece) < 7 then piece
+        when not (ord(piece) = 43 or ord(piece) between 48 and 57
+                  or ord(piece) between 65 and 90 or ord(piece) between 97 and 122) then piece
+        when not regexp_matches(piece, '[0-9]') then piece
+        when length(rtrim(piece, 'Xx')) > 24 then null
+        when not regexp_full_match(piece, '[0-9]+(?:[ -]+[0-9]+)*[Xx]?') then null
+        when length(rtrim(piece, 'Xx')) >= 7
+            then coalesce(list_transform([pii_number_digits(piece)],
+                                         lambda d: pii_number_placeholder(piece, d))[1], piece)
+        else piece
     end;
 
--- true when sql cannot mask a run exactly: it holds a digit but is not a plain number of at
--- most 24 characters (letters, a +, longer digit sequences): python masks such a text
-create or replace temp macro pii_run_is_hard(tok) as
-    regexp_matches(tok, '[0-9]')
-    and not (length(rtrim(tok, 'Xx')) <= 24 and regexp_full_match(tok, '[0-9]+(?:[ -]+[0-9]+)*[Xx]?'));
+-- trim spaces (as trim) without copying a string that has none at either end
+create or replace temp macro pii_trim(s) as
+    case when starts_with(s, ' ') or ends_with(s, ' ') then trim(s) else s end;

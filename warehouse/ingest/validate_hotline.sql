@@ -13,11 +13,11 @@
 with src as (
     select
         _row,
-        trim(coalesce(order_id, '')) as order_id,
-        trim(coalesce(received_at, '')) as received_raw,
-        trim(coalesce(community, '')) as community_raw,
-        trim(coalesce(caller_phone, '')) as caller_phone,
-        trim(coalesce(text, '')) as text
+        pii_trim(coalesce(order_id, '')) as order_id,
+        pii_trim(coalesce(received_at, '')) as received_raw,
+        pii_trim(coalesce(community, '')) as community_raw,
+        pii_trim(coalesce(caller_phone, '')) as caller_phone,
+        pii_trim(coalesce(text, '')) as text
     from _staged
 ),
 
@@ -54,11 +54,18 @@ joined as (
     from timed
 ),
 
+-- one pass of re2 over every text for both prefilters; each is tried alone on the few
+-- texts that match either
+gate as (
+    select *, regexp_matches(text, $pii_or_mojibake) as maybe_either
+    from joined
+),
+
 flagged as (
     select
         *,
-        regexp_matches(text, $pii_prefilter) as maybe_pii,
-        regexp_matches(text, $mojibake_hint) as maybe_mojibake,
+        case when maybe_either then regexp_matches(text, $pii_prefilter) else false end as maybe_pii,
+        case when maybe_either then regexp_matches(text, $mojibake_hint) else false end as maybe_mojibake,
         case
             when order_id = '' then 'missing_key'
             when community is null then 'unknown_community'
@@ -67,15 +74,18 @@ flagged as (
             when text = '' then 'empty_text'
             when length(text) > $max_chars then 'text_too_long'
         end as reason
-    from joined
+    from gate
 ),
 
 -- houses: how many house numbers (pii._HOUSE) the text holds, null when it has no anchor
 odd as (
     select
         *,
-        maybe_pii and reason is null
-            and (contains(text, '@') or regexp_matches(text, '[^\P{Nd}0-9]')) as pii_odd,
+        case
+            when maybe_pii and reason is null
+                then contains(text, '@') or regexp_matches(text, '[^\P{Nd}0-9]')
+            else false
+        end as pii_odd,
         case
             when maybe_pii and reason is null and (contains(text, '号') or contains(text, '单元'))
                 then len(regexp_extract_all(text, $house))
@@ -96,28 +106,38 @@ addresses as (
     from odd
 ),
 
--- runs: the maximal runs of letters, digits and + joined by spaces or hyphens; a match of
--- pii._DIGITS never crosses the end of one (its neighbours are no letter or digit)
+-- (a case, not and/or, guards each costly test: duckdb evaluates both sides of an and or an
+-- or in a select list on every row)
+-- the text cut into the maximal runs of letters, digits and + joined by spaces or hyphens,
+-- and the stretches between them: a match of pii._DIGITS never crosses the end of a run (its
+-- neighbours are no letter or digit), so each run is masked on its own (pii_mask_run: null
+-- when python must mask the text)
 runs as (
     select
         *,
-        pii_odd
-            or coalesce(houses, 0) > 1
-            or (coalesce(houses, 0) = 1 and (contains(text, chr(10))
-                                or regexp_matches(t_addr, $unit)
-                                or regexp_matches(text, $before_road_house))) as addr_hard,
         case
-            when maybe_pii and reason is null and not pii_odd and regexp_matches(t_addr, '[0-9]')
-                then regexp_extract_all(t_addr, $number_run)
-        end as number_runs
+            when pii_odd or houses > 1 then true
+            when houses = 1
+                then contains(text, chr(10)) or regexp_matches(t_addr, $unit)
+                     or regexp_matches(text, $before_road_house)
+            else false
+        end as addr_hard,
+        case
+            when maybe_pii and reason is null and not pii_odd then
+                case
+                    -- no run of 7 digits, spaces or hyphens: pii._DIGITS has nothing to match
+                    when regexp_matches(t_addr, '[0-9][0-9 -]{5,}[0-9]')
+                        then list_transform(regexp_extract_all(t_addr, $number_run || '|[^0-9A-Za-z+]+'),
+                                            lambda piece: pii_mask_run(piece))
+                end
+        end as pieces
     from addresses
 ),
 
 masked as (
     select
         *,
-        addr_hard or coalesce(list_bool_or(list_transform(number_runs, lambda r: pii_run_is_hard(r))), false)
-            as pii_hard
+        addr_hard or coalesce(list_aggregate(pieces, 'count') < len(pieces), false) as pii_hard
     from runs
 ),
 
@@ -126,12 +146,8 @@ rebuilt as (
         *,
         case
             when pii_hard or not maybe_pii or reason is not null then text
-            when number_runs is null then t_addr
-            else list_reduce(
-                list_zip(regexp_split_to_array(t_addr, $number_run)[2:],
-                         list_transform(number_runs, lambda r: pii_mask_run(r))),
-                lambda acc, pair: acc || pair[2] || pair[1],
-                regexp_split_to_array(t_addr, $number_run)[1])
+            when pieces is null then t_addr
+            else array_to_string(pieces, '')
         end as text_masked
     from masked
 )
@@ -143,7 +159,7 @@ select
     community,
     caller_phone,
     text_masked as text,
-    case when maybe_mojibake and text_masked <> text then text end as raw_text,
+    case when maybe_mojibake then case when text_masked <> text then text end end as raw_text,
     maybe_pii and pii_hard as pii_hard,
     maybe_mojibake,
     reason,
