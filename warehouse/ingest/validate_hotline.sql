@@ -10,6 +10,8 @@
 -- span, a newline before a road, a number run with letters, a + or over 24 characters.
 -- a rejected row keeps its text as read (its payload is masked as a whole in python), and so
 -- does a row whose text may be mojibake (raw_text), which is judged on the text as read.
+-- a case, not and/or, guards each costly test: duckdb evaluates both sides of an and or an
+-- or in a select list on every row.
 with src as (
     select
         _row,
@@ -106,8 +108,6 @@ addresses as (
     from odd
 ),
 
--- (a case, not and/or, guards each costly test: duckdb evaluates both sides of an and or an
--- or in a select list on every row)
 -- the text cut into the maximal runs of letters, digits and + joined by spaces or hyphens,
 -- and the stretches between them: a match of pii._DIGITS never crosses the end of a run (its
 -- neighbours are no letter or digit), so each run is masked on its own (pii_mask_run: null
