@@ -103,17 +103,26 @@ def _classify_digits(raw: str) -> str | None:
 
 
 def _mask_addresses(text: str, found: Counter[str]) -> str:
-    spans = []
+    # a road name never reaches back into the house number before it, and a unit that
+    # overlaps a house number (its road name, or its end) is masked together with it
+    spans: list[tuple[int, int]] = []
+    end = 0
     for m in _HOUSE.finditer(text):
-        road = _ROAD_NAME.search(text, 0, m.start())
+        road = _ROAD_NAME.search(text, end, m.start())
         spans.append((road.start() if road else m.start(), m.end()))
-    for m in _UNIT.finditer(text):
-        if not any(a <= m.start() < b for a, b in spans):
-            spans.append(m.span())
-    for a, b in sorted(spans, reverse=True):
+        end = m.end()
+    spans += [m.span() for m in _UNIT.finditer(text)]
+    if not spans:
+        return text
+    merged: list[list[int]] = []
+    for a, b in sorted(spans):
+        if merged and a < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    for a, b in reversed(merged):
         text = text[:a] + PLACEHOLDERS["address"] + text[b:]
-    if spans:
-        found["address"] += len(spans)
+    found["address"] += len(merged)
     return text
 
 

@@ -45,3 +45,18 @@ def test_dates_counts_and_short_numbers_are_left_alone():
 def test_mask_is_idempotent():
     once = mask("电话 138 1234 5678 身份证11010519491231002X").text
     assert mask(once).text == once
+
+
+@pytest.mark.parametrize("text, masked, found", [
+    # overlapping addresses: one placeholder each, never a garbled one
+    ("路1号路2号", "[地址][地址]", {"address": 2}),
+    ("中山路1号解放路2号", "[地址][地址]", {"address": 2}),
+    ("3单元路5号", "[地址]", {"address": 1}),
+    # a unit that begins inside a house number and runs on past its end
+    ("回路254号附8号21栋2栋1单元29楼9号", "[地址]", {"address": 1}),
+    ("2单元3楼甲乙丙丁戊己庚辛路5号", "[地址][地址]", {"address": 2}),
+])
+def test_overlapping_addresses(text, masked, found):
+    r = mask(text)
+    assert (r.text, dict(r.found)) == (masked, found)
+    assert mask(r.text).text == r.text
