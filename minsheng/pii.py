@@ -47,8 +47,15 @@ def luhn_ok(digits: str) -> bool:
 
 
 # Digit runs are matched whole (no digit on either side) so that a mobile number is never
-# found inside an ID number or a bank card.
-_DIGITS = re.compile(r"(?<![0-9A-Za-z])(?:\+?86[- ]?)?\d[\d -]{5,22}\d[Xx]?(?![0-9A-Za-z])")
+# found inside an ID number or a bank card. _DIGITS finds a whole run of digit groups (split
+# by spaces or hyphens); a run is one number if _NUMBER matches it whole (at most 24
+# characters after a +86) and it classifies as one, else the stretches of its groups that
+# are numbers are masked (_mask_run), so that two numbers written one space apart are both
+# masked.
+_DIGITS = re.compile(r"(?<![0-9A-Za-z])(?:\+?86[- ]?)?\d[\d -]{5,}\d[Xx]?(?![0-9A-Za-z])")
+_NUMBER = re.compile(r"(?:\+?86[- ]?)?\d[\d -]{5,22}\d[Xx]?")
+_GROUP = re.compile(r"[^ -]+")
+_LONGEST = len("+86 ") + 24 + len("X")  # the longest _NUMBER match
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 # Addresses are found by their literal anchor (a road suffix before a house number, or a
 # unit), then extended back over the road name: a pattern that starts with the road name
@@ -102,6 +109,76 @@ def _classify_digits(raw: str) -> str | None:
     return None
 
 
+def _classify_number(raw: str) -> str | None:
+    """The kind of ``raw`` (a stretch of a digit run) if it is one number, as _DIGITS would
+    have matched it whole."""
+    return _classify_digits(raw) if _NUMBER.fullmatch(raw) else None
+
+
+def _mask_run(raw: str, found: Counter[str]) -> str:
+    """A digit run (a _DIGITS match) with its numbers masked: the run whole if it is one
+    number (as before runs were cut), else the stretches of whole groups that are numbers (a
+    landline ``010-12345678``, a card in groups of four, ``+86 138 1234 5678``), chosen to
+    mask the most digits, then to take the fewest ID-shaped numbers with a wrong check digit,
+    then the fewest stretches. Masking the result again changes nothing: a stretch left
+    unmasked that is a number would have masked more digits."""
+    # (a _DIGITS match of up to 24 characters is a _NUMBER match)
+    kind = _classify_digits(raw) if len(raw) <= 24 or _NUMBER.fullmatch(raw) else None
+    if kind is not None:
+        found[kind] += 1
+        return PLACEHOLDERS[kind]
+    return _split_run(raw, found)
+
+
+_Stretch = tuple[int, int, str, int]
+
+
+def _split_run(raw: str, found: Counter[str]) -> str:
+    """_mask_run for a run that is not one number as a whole."""
+    groups = [(g.start(), g.end()) for g in _GROUP.finditer(raw)]
+    n = len(groups)
+    if n < 2:
+        return raw
+    # best[i]: the score of groups[i:] and the stretch (start, end, kind, next group) that
+    # group i begins, if any. a run may begin with a + that _DIGITS would skip on its own.
+    best: list[tuple[tuple[int, int, int], _Stretch | None]] = [((0, 0, 0), None)] * (n + 1)
+    for i in range(n - 1, -1, -1):
+        score, choice = best[i + 1][0], None
+        a = groups[i][0]
+        starts = (a, a + 1) if raw[a] == "+" else (a,)
+        ndigits = 0
+        for j in range(i, n):
+            b = groups[j][1]
+            ndigits += b - groups[j][0]
+            if b - a > _LONGEST or ndigits > 20:
+                break
+            if ndigits < 7:
+                continue
+            for start in starts:
+                stretch = raw[start:b]
+                kind = _classify_number(stretch)
+                if kind is None:
+                    continue
+                weak = kind == "id_number" and not is_valid_id_number(
+                    re.sub(r"[^\dXx]", "", stretch))
+                rest = best[j + 1][0]
+                cand = (rest[0] + ndigits, rest[1] - weak, rest[2] - 1)
+                if cand > score:
+                    score, choice = cand, (start, b, kind, j + 1)
+        best[i] = (score, choice)
+    out, done, i = [], 0, 0
+    while i < n:
+        choice = best[i][1]
+        if choice is None:
+            i += 1
+            continue
+        start, end, kind, i = choice
+        found[kind] += 1
+        out += [raw[done:start], PLACEHOLDERS[kind]]
+        done = end
+    return "".join(out) + raw[done:]
+
+
 def _mask_addresses(text: str, found: Counter[str]) -> str:
     # a road name never reaches back into the house number before it, and a unit that
     # overlaps a house number (its road name, or its end) is masked together with it
@@ -131,11 +208,14 @@ def mask(text: str) -> MaskResult:
     found: Counter[str] = Counter()
 
     def digits(m: re.Match[str]) -> str:
-        kind = _classify_digits(m.group(0))
-        if kind is None:
-            return m.group(0)
-        found[kind] += 1
-        return PLACEHOLDERS[kind]
+        raw = m.group(0)
+        if len(raw) <= 24:  # the common case, as _mask_run
+            kind = _classify_digits(raw)
+            if kind is not None:
+                found[kind] += 1
+                return PLACEHOLDERS[kind]
+            return _split_run(raw, found)
+        return _mask_run(raw, found)
 
     def email(m: re.Match[str]) -> str:
         found["email"] += 1

@@ -60,3 +60,41 @@ def test_overlapping_addresses(text, masked, found):
     r = mask(text)
     assert (r.text, dict(r.found)) == (masked, found)
     assert mask(r.text).text == r.text
+
+
+@pytest.mark.parametrize("text, masked, found", [
+    # numbers one space or hyphen apart: one digit run, cut into its numbers
+    ("请打13812345678 13912345678找我", "请打[手机号] [手机号]找我", {"mobile": 2}),
+    ("13812345678-13912345678", "[手机号]-[手机号]", {"mobile": 2}),
+    ("010-12345678 13812345678", "[电话] [手机号]", {"landline": 1, "mobile": 1}),
+    ("62781234 13812345678", "[电话] [手机号]", {"landline": 1, "mobile": 1}),
+    ("+86 138 1234 5678 13912345678", "[手机号] [手机号]", {"mobile": 2}),
+    ("+86 13812345678 13912345678", "[手机号] [手机号]", {"mobile": 2}),
+    ("卡号6222 0212 3456 7890 128 13812345678", "卡号[银行卡号] [手机号]",
+     {"bank_card": 1, "mobile": 1}),
+    ("13812345678 11010519491231002X", "[手机号] [身份证号]", {"mobile": 1, "id_number": 1}),
+    ("11010519491231002X 13812345678", "[身份证号] [手机号]", {"id_number": 1, "mobile": 1}),
+    # a number cut off at 24 characters by the old pattern
+    ("1234567 12345 138 1234 5678", "1234567 12345 [手机号]", {"mobile": 1}),
+    # the stretches that mask the most digits, not the first 18 digits as one ID-shaped number
+    ("13812345678 023-6278-1234", "[手机号] [电话]", {"mobile": 1, "landline": 1}),
+    ("13812345678 2345678 12", "[手机号] [电话] 12", {"mobile": 1, "landline": 1}),
+    # a + that is no country code stays, as it does on its own
+    ("+86 12345 2345678", "+[电话] [电话]", {"landline": 2}),
+    # what is not a number stays
+    ("1998-2005年", "1998-2005年", {}),
+    ("12345 1234567", "12345 1234567", {}),
+])
+def test_numbers_one_space_or_hyphen_apart(text, masked, found):
+    r = mask(text)
+    assert (r.text, dict(r.found)) == (masked, found)
+    assert mask(r.text).text == r.text
+
+
+def test_a_long_run_of_digit_groups_takes_linear_time():
+    import time
+
+    text = "号码" + " ".join(["1"] * 20_000) + " 13812345678"
+    t0 = time.perf_counter()
+    out = mask(text).text
+    assert out.endswith(" 1 [手机号]") and time.perf_counter() - t0 < 5

@@ -38,14 +38,25 @@ def _card(rng: random.Random, valid: bool) -> str:
     return body + "0"
 
 
+NUMBERS = ["mobile", "mobile_spaced", "plus86", "landline", "local", "id", "bad_id", "card",
+           "bad_card", "digits", "digit_groups"]
+
+
 @st.composite
 def pieces(draw: st.DrawFn) -> str:
     rng = random.Random(draw(st.integers(0, 2**32)))
     kind = draw(st.sampled_from([
         "han", "mobile", "mobile_spaced", "plus86", "landline", "local", "id", "bad_id", "card",
         "bad_card", "email", "house", "house_unit", "unit", "digits", "digit_groups", "letters",
-        "fullwidth", "punct", "newline", "road_only", "two_houses",
+        "fullwidth", "punct", "newline", "road_only", "two_houses", "adjacent", "adjacent",
     ]))
+    if kind == "adjacent":  # numbers one space or hyphen apart: one digit run for pii._DIGITS
+        return rng.choice([" ", "-"]).join(
+            _number(rng, rng.choice(NUMBERS)) for _ in range(rng.choice([2, 2, 2, 3])))
+    return _number(rng, kind)
+
+
+def _number(rng: random.Random, kind: str) -> str:
     mobile = f"1{rng.choice('3456789')}{rng.randint(0, 10**9 - 1):09d}"
     road = "".join(rng.choice(HAN) for _ in range(rng.randint(0, 10))) + rng.choice(["路", "街", "巷", "大道", "大街"])
     house = f"{road}{rng.randint(1, 300)}号" + rng.choice(["", f"附{rng.randint(1, 9)}号"]) + rng.choice(
@@ -101,6 +112,13 @@ def test_sql_masking_equals_python_mask(settings, values):
     assert _validated_texts(settings, values) == [mask(t).text for t in values]
 
 
+@hsettings(max_examples=300, deadline=None)
+@given(texts)
+def test_mask_is_idempotent(text):
+    once = mask(text).text
+    assert mask(once).text == once
+
+
 @pytest.mark.parametrize("text", [
     "南坪西路12号3栋2单元502，电话13812345678",  # the common shapes: all in SQL
     "路1号路2号",  # road names overlapping an earlier house number
@@ -111,7 +129,11 @@ def test_sql_masking_equals_python_mask(settings, values):
     "大街5号附1号3号楼，另3栋2单元",
     "中山\n路12号",  # a road name before a newline
     "电话１３８１２３４５６７８",  # full-width digits
-    "13812345678 13912345678",  # one run of 23 characters: pii._DIGITS keeps it whole
+    "13812345678 13912345678",  # one run of 23 characters: two numbers, masked in Python
+    "请打13812345678 13912345678找我", "13812345678-13912345678",
+    "010-12345678 13812345678", "023-62781234 13812345678", "62781234 13812345678",
+    "13812345678 2345678",  # 18 digits: masked as one ID-shaped number, in SQL
+    "1998-2005年", "12345 1234567", "1234 5678 9012",  # not numbers
     "138 1234 5678 13912345678",  # 25 characters: pii._DIGITS splits it at a space
     "号码 023-6278-1234-13912345678 谢谢",
     "8613812345678、+86 13812345678、86-13812345678",
@@ -140,6 +162,14 @@ def _sql_flags(settings, values: list[str]) -> pa.Table:
                                settings.ingest.limits())
     finally:
         con.close()
+
+
+def test_sql_leaves_to_python_only_runs_that_may_hold_a_number(settings):
+    values = ["电话13812345678 13912345678", "023-62781234 13812345678", "12345 2345678",
+              "1998-2005年", "123-45-67", "138 1234 5678", "13812345678 2345678"]
+    out = _sql_flags(settings, values)
+    assert out["pii_hard"].to_pylist() == [True, True, True, False, False, False, False]
+    assert out["text"].to_pylist()[3:] == [mask(t).text for t in values[3:]]
 
 
 def test_sql_masks_the_common_shapes_itself(settings, tmp_path):

@@ -48,12 +48,23 @@ create or replace temp macro pii_number_placeholder(raw, d) as
         when pii_is_card(d) then '[银行卡号]'
     end;
 
+-- a plain number run (digit groups split by spaces or hyphens, perhaps a final x) that is not
+-- one number as a whole, but may hold one: pii._mask_run then masks the longest stretches of
+-- its groups that are numbers, which python does. a number has at least 7 digits (counting
+-- an x), and a stretch short of the whole run lacks its first or its last group.
+create or replace temp macro pii_run_may_split(piece) as
+    (contains(piece, ' ') or contains(piece, '-'))
+    and length(replace(replace(piece, ' ', ''), '-', ''))
+        - least(length(regexp_extract(piece, '^[0-9]+')), length(regexp_extract(piece, '[0-9]+[Xx]?$'))) >= 7;
+
 -- a piece of text (pii._DIGITS never crosses one; see validate_hotline.sql) as masked, or
 -- null when sql cannot mask it exactly. a piece of fewer than 7 characters, or one that does
 -- not start with a letter, digit or +, holds no match. a plain number (digit groups split by
--- spaces or hyphens, perhaps a final x) of 7 to 24 characters is one match as a whole. one
--- with letters, a + or more characters is left to python, if it holds a digit.
--- (the one-element list binds the digits once: a macro argument is re-evaluated at each use)
+-- spaces or hyphens, perhaps a final x) of 7 to 24 characters is one match as a whole: masked
+-- if it is one number, left to python if a part of it may be (pii_run_may_split). one with
+-- letters, a + or more characters is left to python, if it holds a digit.
+-- (the one-element lists bind the digits and the placeholder once: a macro argument is
+-- re-evaluated at each use)
 create or replace temp macro pii_mask_run(piece) as
     case
         when length(piece) < 7 then piece
@@ -63,8 +74,13 @@ create or replace temp macro pii_mask_run(piece) as
         when length(rtrim(piece, 'Xx')) > 24 then null
         when not regexp_full_match(piece, '[0-9]+(?:[ -]+[0-9]+)*[Xx]?') then null
         when length(rtrim(piece, 'Xx')) >= 7
-            then coalesce(list_transform([pii_number_digits(piece)],
-                                         lambda d: pii_number_placeholder(piece, d))[1], piece)
+            then list_transform([pii_number_digits(piece)], lambda d:
+                     list_transform([pii_number_placeholder(piece, d)], lambda p:
+                         case
+                             when p is not null then p
+                             when pii_run_may_split(piece) then null
+                             else piece
+                         end)[1])[1]
         else piece
     end;
 

@@ -7,7 +7,8 @@
 -- minsheng.pii.mask: e-mail, addresses, numbers. sql masks the common shapes itself; a text
 -- it cannot mask exactly comes out as read with pii_hard set, and python masks it: an e-mail,
 -- a digit that is not ascii, more than one house number, a unit outside the house number's
--- span, a newline before a road, a number run with letters, a + or over 24 characters.
+-- span, a newline before a road, a number run with letters, a + or over 24 characters, or
+-- one that is not one number but may hold one (two numbers one space apart).
 -- a rejected row keeps its text as read (its payload is masked as a whole in python), and so
 -- does a row whose text may be mojibake (raw_text), which is judged on the text as read.
 -- a case, not and/or, guards each costly test: duckdb evaluates both sides of an and or an
