@@ -24,6 +24,7 @@ from minsheng.matching import (
     what_if,
 )
 from minsheng.supply import Registry, area_of
+from warehouse.sql import transaction
 
 
 def _replace(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict], where: str = "") -> None:
@@ -32,18 +33,17 @@ def _replace(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict], where
 
 
 def load_reference(con: duckdb.DuckDBPyConnection, district: District, taxonomy: Taxonomy) -> None:
-    con.execute("begin transaction")
-    _replace(con, "communities", [
-        {"community": c.code, "name": c.name, "registered": c.registered,
-         "nongzhuanfei": c.nongzhuanfei, "elderly": c.elderly, "floating": c.floating}
-        for c in district.communities
-    ])
-    rows = [{"category": c.code, "name": c.name, "category_group": c.group, "served": c.served}
-            for c in taxonomy.categories]
-    rows.append({"category": taxonomy.other_code, "name": taxonomy.other["name"],
-                 "category_group": "other", "served": False})
-    _replace(con, "categories", rows)
-    con.execute("commit")
+    with transaction(con):
+        _replace(con, "communities", [
+            {"community": c.code, "name": c.name, "registered": c.registered,
+             "nongzhuanfei": c.nongzhuanfei, "elderly": c.elderly, "floating": c.floating}
+            for c in district.communities
+        ])
+        rows = [{"category": c.code, "name": c.name, "category_group": c.group, "served": c.served}
+                for c in taxonomy.categories]
+        rows.append({"category": taxonomy.other_code, "name": taxonomy.other["name"],
+                     "category_group": "other", "served": False})
+        _replace(con, "categories", rows)
 
 
 def load_supply(
@@ -53,28 +53,27 @@ def load_supply(
     snapshot in force each week). Capacity of other weeks is kept: past weeks keep the
     capacity they had."""
     pairs = registry.services()
-    con.execute("begin transaction")
-    _replace(con, "providers", [{"provider_id": p.id, "name": p.name, "kind": p.kind}
-                                for p in registry.providers])
-    _replace(con, "services", [
-        {"service_id": s.id, "provider_id": p.id, "name": s.name, "unit": s.unit,
-         "eligibility": json.dumps(_eligibility_json(s.eligibility), ensure_ascii=False),
-         "location": s.location or p.location, "schedule": s.schedule}
-        for p, s in pairs
-    ])
-    _replace(con, "service_categories", [
-        {"service_id": s.id, "category": cat, "fit": fit}
-        for _, s in pairs for cat, fit in s.categories.items()
-    ])
-    _replace(con, "service_areas", [
-        {"service_id": s.id, "community": c} for _, s in pairs for c in area_of(s, district)
-    ])
-    week_list = ", ".join(f"'{w}'" for w in weeks)
-    _replace(con, "capacity", [
-        {"service_id": s.id, "week": w, "capacity": cap[0], "valid_from": cap[1]}
-        for _, s in pairs for w in weeks if (cap := s.capacity_in(w)) is not None
-    ], where=f"where week in ({week_list})" if weeks else "where false")
-    con.execute("commit")
+    with transaction(con):
+        _replace(con, "providers", [{"provider_id": p.id, "name": p.name, "kind": p.kind}
+                                    for p in registry.providers])
+        _replace(con, "services", [
+            {"service_id": s.id, "provider_id": p.id, "name": s.name, "unit": s.unit,
+             "eligibility": json.dumps(_eligibility_json(s.eligibility), ensure_ascii=False),
+             "location": s.location or p.location, "schedule": s.schedule}
+            for p, s in pairs
+        ])
+        _replace(con, "service_categories", [
+            {"service_id": s.id, "category": cat, "fit": fit}
+            for _, s in pairs for cat, fit in s.categories.items()
+        ])
+        _replace(con, "service_areas", [
+            {"service_id": s.id, "community": c} for _, s in pairs for c in area_of(s, district)
+        ])
+        week_list = ", ".join(f"'{w}'" for w in weeks)
+        _replace(con, "capacity", [
+            {"service_id": s.id, "week": w, "capacity": cap[0], "valid_from": cap[1]}
+            for _, s in pairs for w in weeks if (cap := s.capacity_in(w)) is not None
+        ], where=f"where week in ({week_list})" if weeks else "where false")
     return len(pairs)
 
 
@@ -174,8 +173,7 @@ def match_week(
         "weight": pa.array([m.weight for m in ms], pa.float64()),
     })
     o = result.objective
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         for table in ("matches", "match_runs", "match_fairness", "capacity_values"):
             con.execute(f"delete from {table} where week = ?", [week])
         _insert(con, "matches", matches, "matched_at")
@@ -194,10 +192,6 @@ def match_week(
             "excess_items": o.excess_items, "fairness_margin": costs.fairness_margin,
             "groups": result.stats["groups"], "seconds": round(time.perf_counter() - started, 3),
         }]), "matched_at")
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
     return result
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import duckdb
 
+from warehouse.sql import transaction
+
 __all__ = ["correct", "corrections", "refresh_review_queue"]
 
 
@@ -22,8 +24,7 @@ def refresh_review_queue(con: duckdb.DuckDBPyConnection, threshold: float) -> in
     retraining) leave the queue; open rows still below the threshold take the latest
     prediction. Corrected rows are never touched. Idempotent: a second call changes nothing.
     """
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         con.execute("""
             delete from review_queue as q
             where q.status = 'open' and not exists (
@@ -52,10 +53,6 @@ def refresh_review_queue(con: duckdb.DuckDBPyConnection, threshold: float) -> in
                 where q.item_id = d.item_id and q.content_hash = d.content_hash
             )
         """, {"threshold": threshold})
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
     return con.execute("select count(*) from review_queue where status = 'open'").fetchone()[0]
 
 

@@ -5,8 +5,12 @@ project imports so that any layer can read SQL."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+
+import duckdb
 
 SQL_ROOT = Path(str(resources.files("warehouse")))
 
@@ -21,3 +25,16 @@ def read_sql(kind: str, name: str) -> str:
         known = ", ".join(p.stem for p in sql_files(kind))
         raise KeyError(f"no {kind} named {name!r}; known: {known}")
     return path.read_text(encoding="utf-8")
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One transaction: committed when the block ends, rolled back when it raises (an
+    interrupt included), so that a failed load leaves the warehouse as it was."""
+    con.execute("begin transaction")
+    try:
+        yield
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute("commit")

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.sql import read_sql
+from warehouse.sql import read_sql, transaction
 
 ITEM_COLUMNS = (
     "item_id", "feedback_id", "channel", "received_at", "week", "community", "text", "tokens",
@@ -190,8 +190,7 @@ def merge_part(con: duckdb.DuckDBPyConnection, part: Part) -> dict[str, int]:
     if done:
         return dict(zip(("feedback", "items", "dead_letters", "too_late"), done[0], strict=True)) | {"merged": 0}
     items, dead = _files(part.folder, "items"), _files(part.folder, "dead")
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         current = head(con)
         # a runner's panes merge in any order (counts by pane index); parts of bounded runs
         # carry whole-window counts computed on the head they name
@@ -237,10 +236,6 @@ def merge_part(con: duckdb.DuckDBPyConnection, part: Part) -> dict[str, int]:
               "feedback": part.feedback, "items": n_items, "dead": n_dead, "late": part.too_late})
         con.execute("drop table _items")
         con.execute("drop table _dead")
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
     return {"feedback": part.feedback, "items": n_items, "dead_letters": n_dead,
             "too_late": part.too_late, "merged": 1}
 

@@ -26,7 +26,7 @@ from minsheng.domain import ChannelMapping, District
 from minsheng.ingest import READERS, FeedbackRecord, IngestLimits, Rejected, UnreadableInput
 from minsheng.tabular import TabularError, ValidatedHotline, validate_hotline_file
 from warehouse.readers import ReadSource, open_reader
-from warehouse.sql import read_sql, sql_files  # noqa: F401  (re-exported)
+from warehouse.sql import read_sql, sql_files, transaction  # noqa: F401  (re-exported)
 
 
 
@@ -59,10 +59,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     for path in sql_files("schema"):
         if path.stem in done:
             continue
-        con.execute("begin transaction")
-        con.execute(path.read_text(encoding="utf-8"))
-        con.execute("insert into schema_migrations values (?, now())", [path.stem])
-        con.execute("commit")
+        with transaction(con):
+            con.execute(path.read_text(encoding="utf-8"))
+            con.execute("insert into schema_migrations values (?, now())", [path.stem])
         applied.append(path.stem)
     for path in sql_files("marts"):
         con.execute(path.read_text(encoding="utf-8"))
@@ -234,98 +233,94 @@ def load_batch(con: duckdb.DuckDBPyConnection, batch: ChannelBatch) -> LoadCount
     keep_order = con.execute("select current_setting('preserve_insertion_order')").fetchall()[0][0]
     con.execute("set preserve_insertion_order = false")
     try:
-        con.execute("begin transaction")
-        rows, keys, known = con.execute(f"""
-            select count(*), count(distinct key), count(*) filter (where key in (select {key_col} from {table}))
-            from _batch
-        """).fetchall()[0]
-        all_new = keys == rows and known == 0
-        if all_new:
-            loaded, duplicate, superseded = rows, 0, 0
-            new_keys = ""  # every key of the batch
-            con.execute(f"""
-                {insert_into}
-                select b.key, b.received_at, b.community, {text_value}, {_HASH.format(p="b.")}, $file,
-                       b.source_pos, now()::timestamp{', ' + sel if sel else ''}
-                from _batch as b
-            """, {"file": batch.source_file})
-        else:
-            # the window that keeps the last row of a key is only paid for when keys repeat
-            last_of_key = "qualify row_number() over (partition by key order by _ord desc) = 1" if keys < rows else ""
-            # keys and hashes only: the texts stay in the Arrow batch until they are inserted
-            con.execute(f"""
-                create or replace temp table _in as
-                select key, _ord, {_HASH.format(p="")} as content_hash
+        with transaction(con):
+            rows, keys, known = con.execute(f"""
+                select count(*), count(distinct key), count(*) filter (where key in (select {key_col} from {table}))
                 from _batch
-                {last_of_key}
-            """)
-            loaded, duplicate, superseded = con.execute(f"""
-                select count(*) filter (where e.{key_col} is null),
-                       count(*) filter (where e.content_hash = i.content_hash),
-                       count(*) filter (where e.content_hash <> i.content_hash)
-                from _in as i left join {table} as e on e.{key_col} = i.key
             """).fetchall()[0]
-            if superseded:
-                # the superseded row goes to history; its load time has a column of its own there
+            all_new = keys == rows and known == 0
+            if all_new:
+                loaded, duplicate, superseded = rows, 0, 0
+                new_keys = ""  # every key of the batch
                 con.execute(f"""
-                    insert or ignore into raw_history
-                    with old as (
-                        select e.* from {table} as e join _in as i on e.{key_col} = i.key
-                        where e.content_hash <> i.content_hash
-                    )
-                    select '{channel}', o.{key_col}, o.content_hash, to_json(r)::varchar, o.ingested_at,
-                           now()::timestamp
-                    from old as o
-                    join (select * exclude (ingested_at) from old) as r using ({key_col})
+                    {insert_into}
+                    select b.key, b.received_at, b.community, {text_value}, {_HASH.format(p="b.")}, $file,
+                           b.source_pos, now()::timestamp{', ' + sel if sel else ''}
+                    from _batch as b
+                """, {"file": batch.source_file})
+            else:
+                # the window that keeps the last row of a key is only paid for when keys repeat
+                last_of_key = "qualify row_number() over (partition by key order by _ord desc) = 1" if keys < rows else ""
+                # keys and hashes only: the texts stay in the Arrow batch until they are inserted
+                con.execute(f"""
+                    create or replace temp table _in as
+                    select key, _ord, {_HASH.format(p="")} as content_hash
+                    from _batch
+                    {last_of_key}
                 """)
-            con.execute(f"""
-                create or replace temp table _new as
-                select i.key, i._ord, i.content_hash from _in as i left join {table} as e on e.{key_col} = i.key
-                where e.{key_col} is null or e.content_hash <> i.content_hash
-            """)
-            new_keys = "where key in (select key from _new)"
-            if superseded:
-                con.execute(f"delete from {table} where {key_col} in (select key from _new)")
-            con.execute(f"""
-                {insert_into}
-                select b.key, b.received_at, b.community, {text_value}, n.content_hash, $file,
-                       b.source_pos, now()::timestamp{', ' + sel if sel else ''}
-                from _batch as b
-                join _new as n on n.key = b.key and n._ord = b._ord
-            """, {"file": batch.source_file})
-        if batch.answers is not None:
-            con.register("_answers", batch.answers)
-            con.execute(f"""
-                insert or replace into survey_answers
-                select key, item_code, item_name, answer, polarity from _answers
-                {new_keys}
-            """)
-            con.unregister("_answers")
-        if batch.contacts is not None and (loaded or superseded):
-            con.register("_contacts", batch.contacts)
-            source = "_batch" if all_new else "_new"
-            con.execute(f"delete from pii.contacts where record_id in (select $ch || ':' || key from {source})",
-                        {"ch": channel})
-            con.execute(f"""
-                insert into pii.contacts
-                select $ch || ':' || key, field, value from _contacts
-                {new_keys + ' and' if new_keys else 'where'} value <> ''
-            """, {"ch": channel})
-            con.unregister("_contacts")
-        con.execute("""
-            insert or ignore into quarantine
-                (quarantine_id, channel, source_file, source_pos, reason, message, raw_payload, first_seen)
-            select md5(concat_ws('|', $ch, $file, source_pos, reason)), $ch, $file, source_pos,
-                   reason, message, payload, now()::timestamp
-            from _rejected
-        """, {"ch": channel, "file": batch.source_file})
-        if not all_new:
-            con.execute("drop table _in")
-            con.execute("drop table _new")
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
+                loaded, duplicate, superseded = con.execute(f"""
+                    select count(*) filter (where e.{key_col} is null),
+                           count(*) filter (where e.content_hash = i.content_hash),
+                           count(*) filter (where e.content_hash <> i.content_hash)
+                    from _in as i left join {table} as e on e.{key_col} = i.key
+                """).fetchall()[0]
+                if superseded:
+                    # the superseded row goes to history; its load time has a column of its own there
+                    con.execute(f"""
+                        insert or ignore into raw_history
+                        with old as (
+                            select e.* from {table} as e join _in as i on e.{key_col} = i.key
+                            where e.content_hash <> i.content_hash
+                        )
+                        select '{channel}', o.{key_col}, o.content_hash, to_json(r)::varchar, o.ingested_at,
+                               now()::timestamp
+                        from old as o
+                        join (select * exclude (ingested_at) from old) as r using ({key_col})
+                    """)
+                con.execute(f"""
+                    create or replace temp table _new as
+                    select i.key, i._ord, i.content_hash from _in as i left join {table} as e on e.{key_col} = i.key
+                    where e.{key_col} is null or e.content_hash <> i.content_hash
+                """)
+                new_keys = "where key in (select key from _new)"
+                if superseded:
+                    con.execute(f"delete from {table} where {key_col} in (select key from _new)")
+                con.execute(f"""
+                    {insert_into}
+                    select b.key, b.received_at, b.community, {text_value}, n.content_hash, $file,
+                           b.source_pos, now()::timestamp{', ' + sel if sel else ''}
+                    from _batch as b
+                    join _new as n on n.key = b.key and n._ord = b._ord
+                """, {"file": batch.source_file})
+            if batch.answers is not None:
+                con.register("_answers", batch.answers)
+                con.execute(f"""
+                    insert or replace into survey_answers
+                    select key, item_code, item_name, answer, polarity from _answers
+                    {new_keys}
+                """)
+                con.unregister("_answers")
+            if batch.contacts is not None and (loaded or superseded):
+                con.register("_contacts", batch.contacts)
+                source = "_batch" if all_new else "_new"
+                con.execute(f"delete from pii.contacts where record_id in (select $ch || ':' || key from {source})",
+                            {"ch": channel})
+                con.execute(f"""
+                    insert into pii.contacts
+                    select $ch || ':' || key, field, value from _contacts
+                    {new_keys + ' and' if new_keys else 'where'} value <> ''
+                """, {"ch": channel})
+                con.unregister("_contacts")
+            con.execute("""
+                insert or ignore into quarantine
+                    (quarantine_id, channel, source_file, source_pos, reason, message, raw_payload, first_seen)
+                select md5(concat_ws('|', $ch, $file, source_pos, reason)), $ch, $file, source_pos,
+                       reason, message, payload, now()::timestamp
+                from _rejected
+            """, {"ch": channel, "file": batch.source_file})
+            if not all_new:
+                con.execute("drop table _in")
+                con.execute("drop table _new")
     finally:
         con.execute(f"set preserve_insertion_order = {'true' if keep_order else 'false'}")
         con.unregister("_batch")
