@@ -212,8 +212,10 @@ def build(p: beam.Pipeline, folder: str, spec: ModelSpec, batch_size: int,
         | "WithWindowState" >> beam.Flatten()
         | "CountDemandByWindow" >> CountDemandByWindow(watermarks)
     )
-    write_part(counts["hourly"], folder, "hourly", COUNT_SCHEMA)
-    write_part(counts["trend"], folder, "trend", COUNT_SCHEMA)
+    for kind in ("hourly", "trend"):
+        rows = counts[kind] | f"Batch{kind.title()}" >> beam.BatchElements(
+            min_batch_size=4096, max_batch_size=4096)
+        write_part(rows, folder, kind, COUNT_SCHEMA, batched=True)
 
 
 def run_part(folder: Path, spec: ModelSpec, *, watermarks: Watermarks,

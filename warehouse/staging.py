@@ -102,10 +102,12 @@ def export_unprocessed(con: duckdb.DuckDBPyConnection, folder: Path) -> tuple[in
     and content hashes (the same rows give the same digest)."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     # several files: a local runner hands whole files to its workers, so they set the grain
-    # at which work spreads over them
+    # at which work spreads over them. Rows are dealt out to the files in turn, so that each
+    # file holds the same mix of channels (and of text lengths) and the workers finish together.
     con.execute(f"""
         copy (
-            select *, (row_number() over (order by feedback_id) - 1) // {ROWS_PER_FILE} as file
+            select *, (row_number() over (order by feedback_id) - 1)
+                      % greatest(1, ceil(count(*) over () / {ROWS_PER_FILE}))::bigint as file
             from ({read_sql('loader', 'unprocessed')})
         ) to '{folder}' (format parquet, partition_by (file), row_group_size 4096)
     """)

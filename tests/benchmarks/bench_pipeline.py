@@ -153,12 +153,15 @@ def beam_part(rows_path: Path, model_dir: Path, folder: Path, settings, workers:
     from pipelines.windows import ELEMENT_SCHEMA, Watermarks
     from warehouse.staging import ROWS_PER_FILE
 
-    # the layout the warehouse export gives a part (warehouse.staging.export_unprocessed)
+    # the layout the warehouse export gives a part (warehouse.staging.export_unprocessed):
+    # rows dealt out to files of at most ROWS_PER_FILE in turn
     rows = pq.read_table(rows_path)
-    for i in range(0, rows.num_rows, ROWS_PER_FILE):
-        part = folder / ROWS_DIR / f"file={i // ROWS_PER_FILE}"
+    files = -(-rows.num_rows // ROWS_PER_FILE)
+    for k in range(files):
+        part = folder / ROWS_DIR / f"file={k}"
         part.mkdir(parents=True)
-        pq.write_table(rows.slice(i, ROWS_PER_FILE), part / "data_0.parquet", row_group_size=4096)
+        pq.write_table(rows.take(list(range(k, rows.num_rows, files))), part / "data_0.parquet",
+                       row_group_size=4096)
     pq.write_table(pa.Table.from_pylist([], schema=ELEMENT_SCHEMA), folder / STATE_FILE)
     spec = ModelSpec(str(model_dir), str(settings.userdict), str(settings.stopwords))
     argv = ("--direct_num_workers", str(workers), "--direct_running_mode", "multi_processing")
