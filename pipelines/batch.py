@@ -5,8 +5,8 @@ micro-batch of the local streaming mode.
 (``input-rows/``: feedback rows, dealt out to files of at most 10,000;
 ``input-state.parquet``: what the windows they touch already hold) and runs the pipeline,
 whose workers write Parquet files named by kind and shard (``items-00000-of-00002.parquet``,
-``dead-…``, ``hourly-…``, ``trend-…``). Workers never touch the warehouse; :func:`load_part` (the loader) merges a part by primary
-key, once (``warehouse.staging.merge_part``).
+``dead-…``, ``hourly-…``, ``trend-…``). Workers never touch the warehouse; :func:`load_part`
+(the loader) merges a part by primary key, once (``warehouse.staging.merge_part``).
 
 The runner is pinned to the in-process FnApiRunner unless ``argv`` names another, so that
 nothing is downloaded (the plain DirectRunner fetches the Prism binary since Beam 2.68);
