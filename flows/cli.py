@@ -54,7 +54,7 @@ def demo(
     db: DbOpt = None,
 ) -> None:
     """Generate the demo district and run the whole pipeline as one Prefect flow."""
-    from flows.pipeline import demo_flow
+    from flows.demo import demo_flow
 
     with console.status("running the demo flow (generate → ingest → process → match → report)"):
         s = demo_flow(str(out) if out else None, weeks, seed, _db_arg(db))
@@ -73,7 +73,7 @@ def generate(
     start_week: Annotated[str, typer.Option(help="first ISO week, e.g. 2026-W40")] = "2026-W40",
 ) -> None:
     """Write a demo district: four channels plus the supply registry."""
-    from minsheng.generate import generate_district
+    from minsheng.demo.generate import generate_district
     from minsheng.settings import load_settings
 
     s = load_settings()
@@ -83,13 +83,13 @@ def generate(
 
 @app.command()
 def ingest(
-    channel: Annotated[str, typer.Argument(help="survey | hotline | platform | meeting")],
+    channel: Annotated[str, typer.Argument(help="survey | hotline | platform | meeting | wechat")],
     paths: Annotated[list[Path], typer.Argument(help="export files (or folders laid out as `generate` writes)")],
     db: DbOpt = None,
 ) -> None:
     """Ingest export files of one channel into the warehouse."""
     from flows.pipeline import ingest_flow
-    from minsheng.ingest import CHANNELS, discover
+    from minsheng.channels import CHANNELS, discover
 
     if channel not in CHANNELS:
         err.print(f"unknown channel {channel!r}; one of {', '.join(CHANNELS)}")
@@ -121,6 +121,14 @@ def process(
     if workers:
         argv += [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
     argv += ctx.args
+    from flows.context import RunContext
+    from flows.pipeline import ModelMissing, model_in_use
+
+    try:
+        model_in_use(RunContext.load(db))
+    except ModelMissing as exc:
+        err.print(str(exc))
+        raise typer.Exit(2) from None
     if not streaming:
         from flows.pipeline import process_flow
 
@@ -149,22 +157,23 @@ def match(
     db: DbOpt = None,
 ) -> None:
     """Match demand items against capacity (writes the warehouse), or answer a what-if (reads only)."""
+    from flows.context import RunContext
+
+    ctx = RunContext.load(db)
     if not what_if:
         from flows.pipeline import match_task
 
-        console.print(match_task.fn(str(supply) if supply else None, _db_arg(db), week))
+        console.print(match_task.fn(ctx, str(supply) if supply else None, week))
         return
     from minsheng.matching import CapacityChange, load_match_config
-    from minsheng.settings import load_settings
     from warehouse.loaders import what_if_week
-    from warehouse.readers import open_reader
-    from warehouse.store import QueryResult
+    from warehouse.query import QueryResult
 
-    s = load_settings(db=db)
+    s = ctx.settings
     try:
         changes = [CapacityChange.parse(spec) for spec in what_if]
         config = load_match_config(s.config_dir / s.matching.config, s.district.community_codes)
-        with open_reader(s.db) as (con, _):
+        with ctx.warehouse.reader() as (con, _):
             week = week or con.execute("select max(week) from demand_items").fetchone()[0]
             result = what_if_week(con, week, changes, config, other_label=s.taxonomy.other_code)
     except (ValueError, KeyError, FileNotFoundError) as exc:
@@ -187,9 +196,10 @@ def report(
     db: DbOpt = None,
 ) -> None:
     """Write the weekly matching report (HTML)."""
+    from flows.context import RunContext
     from flows.pipeline import report_task
 
-    console.print(report_task.fn(_db_arg(db), week))
+    console.print(report_task.fn(RunContext.load(db), week))
 
 
 @app.command()
@@ -201,9 +211,10 @@ def query(
     db: DbOpt = None,
 ) -> None:
     """Query the warehouse read-only."""
-    from minsheng.settings import load_settings
+    from flows.context import RunContext
+    from warehouse.query import resolve_query, run_query
     from warehouse.readers import WarehouseBusy
-    from warehouse.store import read_sql, resolve_query, run_query, sql_files
+    from warehouse.sql import read_sql, sql_files
 
     if list_ or not name_or_sql:
         for p in sql_files("queries"):
@@ -212,7 +223,7 @@ def query(
         return
     params = dict(p.split("=", 1) for p in (param or []))
     try:
-        result = run_query(load_settings(db=db).db, resolve_query(name_or_sql), params)
+        result = run_query(RunContext.load(db).warehouse, resolve_query(name_or_sql), params)
     except (PermissionError, KeyError, FileNotFoundError, WarehouseBusy) as exc:
         err.print(str(exc).strip('"'))
         raise typer.Exit(2) from None
@@ -252,14 +263,11 @@ def _print_result(result, fmt: str) -> None:  # type: ignore[no-untyped-def]
 @app.command()
 def check(db: DbOpt = None) -> None:
     """Run the data checks; exits non-zero if any returns offending rows."""
-    from minsheng.settings import load_settings
-    from warehouse.store import connect, run_checks
+    from flows.context import RunContext
+    from warehouse.query import run_checks
 
-    con = connect(load_settings(db=db).db, read_only=True)
-    try:
+    with RunContext.load(db).warehouse.connect(read_only=True) as con:
         results = run_checks(con)
-    finally:
-        con.close()
     for name, n in results.items():
         console.print(f"{'ok  ' if n == 0 else 'FAIL'} {name} ({n})")
     if any(results.values()):

@@ -102,18 +102,15 @@ def train(
 
     from models.datasets import merge_corrections
     from models.text import train_registered
+    from warehouse.resource import Warehouse
     from warehouse.review import corrections as read_corrections
-    from warehouse.store import connect
 
     s = _settings(db)
     labelled = _labelled(data, text_col, label_col)
     fixed: list[tuple[str, str]] = []
     if corrections and s.db.exists():
-        con = connect(s.db, read_only=True)
-        try:
+        with Warehouse(s.db).connect(read_only=True) as con:
             fixed = read_corrections(con)
-        finally:
-            con.close()
     name = name or re.sub(r"[^A-Za-z0-9._-]+", "-", data.stem).strip("-.") or "model"
     kind, path = ("pretrained", embedder) if embedder else (s.embedder.kind, s.embedder.path)
     with console.status(f"training {name} on {len(labelled)} texts"
@@ -248,10 +245,12 @@ def review(
     db: DbOpt = None,
 ) -> None:
     """The open review queue, least confident first."""
-    from warehouse.store import read_sql, run_query
+    from warehouse.query import run_query
+    from warehouse.resource import Warehouse
+    from warehouse.sql import read_sql
 
     s = _settings(db)
-    result = run_query(s.db, read_sql("queries", "review_queue") + f"\nlimit {int(limit)}")
+    result = run_query(Warehouse(s.db), read_sql("queries", "review_queue") + f"\nlimit {int(limit)}")
     table = Table(*result.columns)
     for row in result.rows:
         table.add_row(*("" if v is None else str(v) for v in row))
@@ -268,8 +267,8 @@ def correct(
 ) -> None:
     """Label a demand item; the next `model train` learns from it."""
     from models.registry import current
+    from warehouse.resource import Warehouse
     from warehouse.review import correct as record
-    from warehouse.store import connect
 
     s = _settings(db)
     entry = current(s.model_dir)
@@ -277,11 +276,9 @@ def correct(
     if known and label not in known and not new_label:
         raise _fail(f"{label!r} is not a label of {entry.ref}: one of {', '.join(sorted(known))} "
                     "(or pass --new-label)")
-    con = connect(s.db)
     try:
-        record(con, item_id, label)
+        with Warehouse(s.db).connect() as con:
+            record(con, item_id, label)
     except KeyError as exc:
         raise _fail(str(exc).strip('"')) from None
-    finally:
-        con.close()
     console.print(f"{item_id} → {label}")

@@ -95,13 +95,6 @@ class ChannelMapping(BaseModel):
     header_labels: dict[str, str] = Field(default_factory=dict)
 
 
-class ChannelMappings(BaseModel):
-    survey: ChannelMapping
-    hotline: ChannelMapping
-    platform: ChannelMapping
-    meeting: ChannelMapping
-
-
 def iso_week(d: date | datetime) -> str:
     """``2026-W47`` for a date."""
     y, w, _ = d.isocalendar()

@@ -233,6 +233,14 @@ def mask_text(text: str) -> str:
     return mask(text).text
 
 
+def user_pseudonym(value: str) -> str:
+    """A stable pseudonym for a user name or account id, so that distinct residents can be
+    counted without storing who they are."""
+    import hashlib
+
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:16]
+
+
 # Every text that mask() can change matches this (RE2 syntax, evaluated by Arrow or DuckDB
 # in C++): a digit run long enough to be a number of interest, an e-mail, an address fragment,
 # or a digit that is not ASCII (``\d`` above matches any Unicode digit, such as full-width

@@ -18,8 +18,8 @@ import yaml
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from minsheng.domain import ChannelMappings, District, Taxonomy
-from minsheng.ingest import IngestLimits
+from minsheng.channels.base import IngestLimits
+from minsheng.domain import ChannelMapping, District, Taxonomy
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_DIR = PROJECT_ROOT / "configs"
@@ -126,8 +126,18 @@ class Settings(BaseSettings):
         return Taxonomy.model_validate(_read_yaml(self.config_dir / "taxonomy.yaml"))
 
     @cached_property
-    def channels(self) -> ChannelMappings:
-        return ChannelMappings.model_validate(_read_yaml(self.config_dir / "channels.yaml"))
+    def channels(self) -> dict[str, ChannelMapping]:
+        """Each channel's field mapping (``configs/channels.yaml``), by channel name."""
+        raw = _read_yaml(self.config_dir / "channels.yaml")
+        return {name: ChannelMapping.model_validate(m or {}) for name, m in raw.items()}
+
+    def mapping(self, channel: str) -> ChannelMapping:
+        """The field mapping of ``channel``; a one-line error when the config has none."""
+        try:
+            return self.channels[channel]
+        except KeyError:
+            raise KeyError(f"{self.config_dir / 'channels.yaml'} has no mapping for channel "
+                           f"{channel!r}: add one (see the README's channel section)") from None
 
     @property
     def userdict(self) -> Path:

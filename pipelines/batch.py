@@ -28,6 +28,7 @@ from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
 from apache_beam.transforms.window import GlobalWindows
 from apache_beam.utils.windowed_value import WindowedValue
 
+from minsheng.records import DEAD_LETTER, DEMAND_ITEM, WINDOW_COUNT
 from pipelines.transforms import (
     DEAD,
     Classify,
@@ -38,39 +39,10 @@ from pipelines.transforms import (
     Segment,
     SplitDemandItems,
 )
-from pipelines.windows import COUNT_SCHEMA, CountDemandByWindow, Watermarks, window_cells
+from pipelines.windows import CountDemandByWindow, Watermarks, window_cells
 from warehouse import staging
-from warehouse.store import connect
-
-ITEM_SCHEMA = pa.schema([
-    ("item_id", pa.string()),
-    ("feedback_id", pa.string()),
-    ("channel", pa.string()),
-    ("received_at", pa.timestamp("us")),
-    ("week", pa.string()),
-    ("community", pa.string()),
-    ("text", pa.string()),
-    ("tokens", pa.string()),
-    ("keywords", pa.list_(pa.string())),
-    ("category", pa.string()),
-    ("confidence", pa.float64()),
-    ("top3", pa.string()),
-    ("embedding", pa.list_(pa.float32())),
-    ("content_hash", pa.string()),
-    ("model_version", pa.string()),
-    ("urgent", pa.bool_()),
-    ("sentiment", pa.int8()),
-])
-
-DEAD_SCHEMA = pa.schema([
-    (name, pa.string())
-    for name in ("stage", "feedback_id", "content_hash", "source_file", "source_pos", "channel", "reason",
-                 "message", "payload")
-])
-
-ROWS_DIR = "input-rows"
-STATE_FILE = "input-state.parquet"
-
+from warehouse.resource import Warehouse
+from warehouse.staging import ROWS_DIR, STATE_FILE
 
 # Runners that run in this process (or its children); any other runner is a cluster's.
 LOCAL_RUNNERS = ("FnApiRunner", "DirectRunner", "BundleBasedDirectRunner", "SwitchingDirectRunner",
@@ -137,7 +109,7 @@ def text_stage(
         (parsed[DEAD], segmented[DEAD], embedded[DEAD], classified[DEAD])
         | "MergeDeadLetters" >> beam.Flatten()
     )
-    keep = [f.name for f in ITEM_SCHEMA]
+    keep = [f.name for f in DEMAND_ITEM]
     project = beam.Map(lambda batch: [{k: d[k] for k in keep} for d in batch])
     return classified.ok | "Project" >> project, dead
 
@@ -204,8 +176,8 @@ def build(p: beam.Pipeline, folder: str, spec: ModelSpec, batch_size: int,
         | "Batches" >> beam.FlatMap(in_batches, batch_size)
     )
     items, dead = text_stage(batches, spec)
-    write_part(items, folder, "items", ITEM_SCHEMA, batched=True)
-    write_part(dead, folder, "dead", DEAD_SCHEMA, num_shards=1)
+    write_part(items, folder, "items", DEMAND_ITEM, batched=True)
+    write_part(dead, folder, "dead", DEAD_LETTER, num_shards=1)
     state = p | "ReadWindowState" >> beam.io.ReadFromParquet(f"{folder}/{STATE_FILE}")
     counts = (
         (items | "WindowCells" >> beam.FlatMap(window_cells), state)
@@ -215,7 +187,7 @@ def build(p: beam.Pipeline, folder: str, spec: ModelSpec, batch_size: int,
     for kind in ("hourly", "trend"):
         rows = counts[kind] | f"Batch{kind.title()}" >> beam.BatchElements(
             min_batch_size=4096, max_batch_size=4096)
-        write_part(rows, folder, kind, COUNT_SCHEMA, batched=True)
+        write_part(rows, folder, kind, WINDOW_COUNT, batched=True)
 
 
 def run_part(folder: Path, spec: ModelSpec, *, watermarks: Watermarks,
@@ -232,7 +204,7 @@ def run_part(folder: Path, spec: ModelSpec, *, watermarks: Watermarks,
 
 
 def stage_part(
-    db: Path,
+    wh: Warehouse,
     folder: Path,
     spec: ModelSpec,
     *,
@@ -252,37 +224,20 @@ def stage_part(
     shutil.rmtree(folder, ignore_errors=True)
     pending = folder / "pending"
     pending.mkdir(parents=True)
-    con = connect(db)
-    try:
-        head = staging.head(con)
-        n, digest = staging.export_unprocessed(con, pending / ROWS_DIR)
-        if n == 0 and not cursors:
-            return None
-        staging.export_window_state(con, pending / ROWS_DIR, pending / STATE_FILE)
-        latest = con.execute("select max(received_at) from read_parquet($p)",
-                             {"p": staging.rows_glob(pending / ROWS_DIR)}).fetchall()[0][0]
-    finally:
-        con.close()
-    marks = [w for w in (head.watermark, latest) if w is not None]
+    given = staging.export_part_input(wh, pending)
+    if given.rows == 0 and not cursors:
+        return None
+    head = given.head
+    marks = [w for w in (head.watermark, given.latest) if w is not None]
     watermark = max(marks) if marks else None
-    pid = staging.part_id(mode, head.part_id, digest, spec.model_version,
+    pid = staging.part_id(mode, head.part_id, given.digest, spec.model_version,
                           *(f"{c.path}:{c.read_to}:{c.fingerprint}" for c in cursors))
     part_dir = folder / pid
     pending.rename(part_dir)
     too_late = 0
-    if n:
+    if given.rows:
         before = head.watermark if mode == "stream" else None
         counters = run_part(part_dir, spec, watermarks=Watermarks(before, watermark), run=run)
         too_late = counters.get("hourly_too_late", 0)
-    return staging.Part(pid, mode, part_dir, head.part_id, watermark, n, too_late, tuple(cursors))
-
-
-def load_part(db: Path, part: staging.Part) -> dict[str, int]:
-    """The loader: merge a staged part into the warehouse exactly once, then drop its files."""
-    con = connect(db)
-    try:
-        merged = staging.merge_part(con, part)
-    finally:
-        con.close()
-    shutil.rmtree(part.folder, ignore_errors=True)
-    return merged
+    return staging.Part(pid, mode, part_dir, head.part_id, watermark, given.rows, too_late,
+                        tuple(cursors))

@@ -14,7 +14,7 @@ then duplicates, which ingestion recognises by key and content).
 have not been modified for ``settle`` seconds (a file still being copied in is not read),
 and again whenever their size or modification time changes.
 
-Parsing is the channels' own (``warehouse.store.read_batch`` over ``minsheng.ingest``).
+Parsing is the channels' own (``minsheng.channels.read_file``).
 """
 
 from __future__ import annotations
@@ -26,13 +26,12 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import pyarrow as pa
 
-from minsheng.ingest import CHANNELS, PATTERNS, discover
+from minsheng.channels import CHANNELS, ChannelBatch, discover
 from warehouse.staging import InboxCursor
-from warehouse.store import ChannelBatch
 
 LINE_SUFFIXES = (".csv", ".jsonl")
 _UTF16 = (b"\xff\xfe", b"\xfe\xff")
@@ -59,13 +58,6 @@ class Slice:
         """The read position once this slice is merged."""
         return InboxCursor(self.path, self.channel, self.end, self.records_before + self.records,
                            self.fingerprint, error)
-
-
-def channel_of(rel: str) -> str | None:
-    """The channel whose place in the inbox layout holds ``rel`` (relative to the inbox)."""
-    path = PurePosixPath(rel)
-    return next((ch for ch, patterns in PATTERNS.items() if any(path.match(p) for p in patterns)),
-                None)
 
 
 def complete_records(data: bytes, quoted: bool) -> tuple[int, int]:

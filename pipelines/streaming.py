@@ -35,14 +35,15 @@ from apache_beam.transforms import window
 from apache_beam.transforms.deduplicate import DeduplicatePerKey
 from apache_beam.utils.timestamp import Duration
 
-from minsheng.domain import ChannelMappings, District
-from minsheng.ingest import READERS, FeedbackRecord, UnreadableInput
-from pipelines.batch import DEAD_SCHEMA, ITEM_SCHEMA, BeamRun, stage_part, text_stage
-from pipelines.inbox import Inbox, Reader, channel_of
+from minsheng.channels import UnreadableInput, channel_of, read_file
+from minsheng.domain import ChannelMapping, District
+from minsheng.records import DEAD_LETTER, DEMAND_ITEM, WINDOW_COUNT
+from pipelines.batch import BeamRun, stage_part, text_stage
+from pipelines.inbox import Inbox, Reader
 from pipelines.transforms import NAMESPACE, ModelSpec
-from pipelines.windows import COUNT_SCHEMA, CountDemandByWindow, wall_time, window_element
+from pipelines.windows import CountDemandByWindow, wall_time, window_element
 from warehouse import staging
-from warehouse.store import connect, load_batch
+from warehouse.resource import Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -52,31 +53,27 @@ class MicroBatches:
 
     def __init__(
         self,
-        db: Path,
+        wh: Warehouse,
         inbox: Inbox,
         folder: Path,
         spec: ModelSpec,
         reader: Reader,
         run: BeamRun = BeamRun(),
     ) -> None:
-        self.db, self.inbox, self.folder, self.spec, self.reader = db, inbox, folder, spec, reader
+        self.wh, self.inbox, self.folder, self.spec, self.reader = wh, inbox, folder, spec, reader
         self.run = run
 
     def stage(self) -> staging.Part | None:
         """Ingest what is new, then stage a part over everything not yet processed."""
-        return stage_part(self.db, self.folder, self.spec, mode="stream",
-                          cursors=ingest_new(self.db, self.inbox, self.reader), run=self.run)
+        return stage_part(self.wh, self.folder, self.spec, mode="stream",
+                          cursors=ingest_new(self.wh, self.inbox, self.reader), run=self.run)
 
 
-def ingest_new(db: Path, inbox: Inbox, reader: Reader) -> list[staging.InboxCursor]:
+def ingest_new(wh: Warehouse, inbox: Inbox, reader: Reader) -> list[staging.InboxCursor]:
     """Read and ingest what is new in the inbox; returns the positions to record when the
     part holding it is merged. Ingestion is idempotent (by key and content hash), so a poll
     repeated after a crash ingests nothing twice."""
-    con = connect(db)
-    try:
-        cursors = staging.inbox_cursors(con)
-    finally:
-        con.close()
+    cursors = staging.read_inbox_cursors(wh)
     moved, batches = [], []
     for sl in inbox.scan(cursors):
         try:
@@ -86,13 +83,7 @@ def ingest_new(db: Path, inbox: Inbox, reader: Reader) -> list[staging.InboxCurs
             moved.append(sl.cursor(error=str(exc)))
             continue
         moved.append(sl.cursor())
-    if batches:
-        con = connect(db)
-        try:
-            for batch in batches:
-                load_batch(con, batch)
-        finally:
-            con.close()
+    staging.load_batches(wh, batches)
     return moved
 
 
@@ -150,7 +141,7 @@ class _ReadChannelFile(beam.DoFn):
     fields never leave the worker). Rejected rows are the loader's: its ingestion of the
     same file quarantines them."""
 
-    def __init__(self, inbox: str, channels: ChannelMappings, district: District) -> None:
+    def __init__(self, inbox: str, channels: dict[str, ChannelMapping], district: District) -> None:
         self.inbox, self.channels, self.district = inbox.rstrip("/"), channels, district
         self.read = Metrics.counter(NAMESPACE, "inbox_records")
 
@@ -163,16 +154,12 @@ class _ReadChannelFile(beam.DoFn):
             path = Path(tmp) / PurePosixPath(rel).name
             path.write_bytes(f.read())
             try:
-                records = [r for r in READERS[channel](path, getattr(self.channels, channel), self.district)
-                           if isinstance(r, FeedbackRecord) and r.text]
+                rows = read_file(channel, path, self.channels[channel], self.district).feedback_rows()
             except UnreadableInput:
                 return
-        for r in records:
+        for row in rows:
             self.read.inc()
-            yield {"feedback_id": r.feedback_id, "channel": r.channel, "received_at": r.received_at,
-                   "week": r.week, "community": r.community, "text": r.text,
-                   "content_hash": r.content_hash, "source_file": r.source_file,
-                   "source_pos": r.source_pos}
+            yield row
 
 
 class _ParquetSink(fileio.FileSink):
@@ -208,7 +195,7 @@ def _write_panes(pcoll: beam.PCollection, staging: str, kind: str, schema: pa.Sc
 
 
 def build_unbounded(files: beam.PCollection, inbox: str, staging: str, spec: ModelSpec,
-                    channels: ChannelMappings, district: District, batch_size: int = 256) -> None:
+                    channels: dict[str, ChannelMapping], district: District, batch_size: int = 256) -> None:
     """Wire the unbounded pipeline over matched inbox files (``fileio.ReadableFile``): read
     with the channels' adapters, forget records seen before, then the same text stage and
     counts as a bounded part, written as Parquet panes into ``staging`` for the loader."""
@@ -231,15 +218,15 @@ def build_unbounded(files: beam.PCollection, inbox: str, staging: str, spec: Mod
     # Items and dead letters are written by the minute of processing time (the source's
     # watermark follows it): such a window closes a minute later and drops nothing as late,
     # however old the records' received time.
-    for kind, pcoll, schema in (("items", items, ITEM_SCHEMA), ("dead", dead, DEAD_SCHEMA)):
+    for kind, pcoll, schema in (("items", items, DEMAND_ITEM), ("dead", dead, DEAD_LETTER)):
         minutes = (
             pcoll
             | f"{kind.title()}WriteTime" >> beam.Map(lambda e: window.TimestampedValue(e, time.time()))
             | f"{kind.title()}Panes" >> beam.WindowInto(window.FixedWindows(ITEM_PANES.total_seconds()))
         )
         _write_panes(minutes, staging, kind, schema)
-    _write_panes(counts["hourly"], staging, "hourly", COUNT_SCHEMA)
-    _write_panes(counts["trend"], staging, "trend", COUNT_SCHEMA)
+    _write_panes(counts["hourly"], staging, "hourly", WINDOW_COUNT)
+    _write_panes(counts["trend"], staging, "trend", WINDOW_COUNT)
 
 
 def match_inbox(p: beam.Pipeline, inbox: str, poll_seconds: float) -> beam.PCollection:
@@ -257,11 +244,11 @@ class StagedPanes:
     ingestion of the same inbox (raw rows, personal data, quarantine, read positions) and the
     Parquet panes the runner has finished since the last merge, as one part."""
 
-    def __init__(self, db: Path, inbox: Inbox, folder: Path, reader: Reader) -> None:
-        self.db, self.inbox, self.folder, self.reader = db, inbox, folder, reader
+    def __init__(self, wh: Warehouse, inbox: Inbox, folder: Path, reader: Reader) -> None:
+        self.wh, self.inbox, self.folder, self.reader = wh, inbox, folder, reader
 
     def stage(self) -> staging.Part | None:
-        cursors = ingest_new(self.db, self.inbox, self.reader)
+        cursors = ingest_new(self.wh, self.inbox, self.reader)
         # finished panes are renamed into place by the runner, so a listed file is whole;
         # panes moved aside by a loader that died before its merge are merged now
         loading = self.folder / "loading"
@@ -277,7 +264,7 @@ class StagedPanes:
 
 
 def start_unbounded(run: BeamRun, inbox: str, staging_dir: str, spec: ModelSpec,
-                    channels: ChannelMappings, district: District, *,
+                    channels: dict[str, ChannelMapping], district: District, *,
                     poll_seconds: float = 2.0) -> PipelineResult:
     """Submit the unbounded pipeline to the runner ``run`` names; it keeps running there until
     cancelled. The inbox, the staging folder and the model files must be reachable at these

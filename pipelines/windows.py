@@ -45,15 +45,6 @@ TREND_SIZE = timedelta(days=7)
 ALLOWED_LATENESS = timedelta(days=2)
 EARLY_FIRING = timedelta(seconds=60)
 
-COUNT_SCHEMA = pa.schema([
-    ("window_start", pa.timestamp("us")),
-    ("window_end", pa.timestamp("us")),
-    ("community", pa.string()),
-    ("category", pa.string()),
-    ("items", pa.int64()),
-    ("timing", pa.string()),  # early | on_time | late
-    ("pane_index", pa.int64()),  # the runner's pane index; null from a bounded run
-])
 
 # What the window state re-read from the warehouse looks like (see ``window_element``).
 ELEMENT_SCHEMA = pa.schema([
@@ -246,7 +237,7 @@ class _Count(beam.PTransform):
 
 class CountDemandByWindow(beam.PTransform):
     """Demand items per community × category in hourly windows (``hourly``) and in 7-day
-    windows sliding by a day (``trend``), as rows of :data:`COUNT_SCHEMA`.
+    windows sliding by a day (``trend``), as rows of :data:`minsheng.records.WINDOW_COUNT`.
 
     Input elements are dicts with ``received_at``, ``community``, ``category``, ``weight``
     (1: counts; 0: an earlier version being replaced) and ``touched`` (1: new, so its windows

@@ -58,9 +58,9 @@ def point_settings_at(root: Path, monkeypatch: pytest.MonkeyPatch | None = None)
 @pytest.fixture
 def warehouse(tmp_path):
     """A migrated warehouse file in a temporary folder, open for writing."""
-    from warehouse import store
+    from warehouse import resource
 
-    con = store.connect(tmp_path / "warehouse.duckdb")
-    store.migrate(con)
+    con = resource.connect(tmp_path / "warehouse.duckdb")
+    resource.migrate(con)
     yield con
     con.close()

@@ -58,14 +58,14 @@ def build(db: Path, registry_path: Path) -> None:
     item's respondent is floating population)."""
     from minsheng.settings import load_settings
     from minsheng.supply import load_registry
-    from warehouse import store
+    from warehouse import resource
     from warehouse.loaders import load_reference, load_supply
 
     s = load_settings()
     registry_path.write_text(REGISTRY, encoding="utf-8")
-    con = store.connect(db)
+    con = resource.connect(db)
     try:
-        store.migrate(con)
+        resource.migrate(con)
         load_reference(con, s.district, s.taxonomy)
         load_supply(con, load_registry(registry_path, s.taxonomy, s.district), s.district,
                     ["2026-W46", "2026-W47"])

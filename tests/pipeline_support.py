@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 from minsheng.settings import Settings
+from warehouse.resource import Warehouse
 
 # what the tests compare: everything a run writes, minus the times it wrote it
 SNAPSHOT = {
@@ -26,7 +27,7 @@ def trained_models(base: Path, settings: Settings) -> Path:
     model_dir = base / "stream-models"
     if (model_dir / "card.json").exists():
         return model_dir
-    from minsheng.generate import labelled_corpus
+    from minsheng.demo.generate import labelled_corpus
     from minsheng.pii import mask_text
     from models.text import train_text_models
 
@@ -41,7 +42,7 @@ def generated_inputs(base: Path, settings: Settings, scale: float = 0.04) -> Pat
     meeting notes), generated once per session."""
     out = base / f"inputs-{scale}"
     if not out.exists():
-        from minsheng.generate import generate_district
+        from minsheng.demo.generate import generate_district
 
         generate_district(out, 1, 11, district=settings.district, taxonomy=settings.taxonomy,
                           scale=scale)
@@ -54,7 +55,7 @@ def copy_channels(inputs: Path, inbox: Path, *channels: str) -> None:
 
 
 def snapshot(db: Path) -> dict[str, str]:
-    from warehouse.store import connect
+    from warehouse.resource import connect
 
     con = connect(db, read_only=True)
     try:
@@ -68,7 +69,7 @@ def snapshot(db: Path) -> dict[str, str]:
 
 
 def fresh_warehouse(db: Path) -> Path:
-    from warehouse.store import connect, migrate
+    from warehouse.resource import connect, migrate
 
     con = connect(db)
     try:
@@ -80,15 +81,15 @@ def fresh_warehouse(db: Path) -> Path:
 
 def micro_batches(db: Path, inbox: Path, staging: Path, model_dir: Path, settings: Settings,
                   argv: list[str] | None = None):  # type: ignore[no-untyped-def]
+    from minsheng.channels import read_file
     from pipelines.batch import BeamRun
     from pipelines.inbox import Inbox
     from pipelines.streaming import MicroBatches
     from pipelines.transforms import ModelSpec
-    from warehouse.store import read_batch
 
     spec = ModelSpec(str(model_dir), str(settings.userdict), str(settings.stopwords))
 
     def read(channel: str, path: Path):  # type: ignore[no-untyped-def]
-        return read_batch(channel, path, getattr(settings.channels, channel), settings.district)
+        return read_file(channel, path, settings.mapping(channel), settings.district)
 
-    return MicroBatches(db, Inbox(inbox, settle=0.5), staging, spec, read, BeamRun(tuple(argv or ())))
+    return MicroBatches(Warehouse(db), Inbox(inbox, settle=0.5), staging, spec, read, BeamRun(tuple(argv or ())))

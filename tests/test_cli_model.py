@@ -77,12 +77,12 @@ def test_build_embedder_with_pairs(home: Path) -> None:
 
 
 def test_corrections_flow_into_the_next_training(home: Path) -> None:
-    from warehouse import store
+    from warehouse import resource
     from warehouse.review import refresh_review_queue
 
     _run("train", "--data", str(home / "orders.csv"), "--text-col", "内容", "--label-col", "类别")
-    con = store.connect(home / "data" / "minsheng.duckdb")
-    store.migrate(con)
+    con = resource.connect(home / "data" / "minsheng.duckdb")
+    resource.migrate(con)
     _insert(con, [_item("hotline:1#1", 0.3, _vector(1), text="门口的车把路堵死了")])
     refresh_review_queue(con, 0.6)
     con.close()
@@ -98,7 +98,8 @@ def test_corrections_flow_into_the_next_training(home: Path) -> None:
 
 
 def test_flow_keeps_a_chosen_model(home: Path) -> None:
-    from flows.pipeline import train_models_task
+    from flows.context import RunContext
+    from flows.demo import train_demo_model_task
     from models.registry import staging_version, use
 
     models = home / "data" / "models"
@@ -107,8 +108,8 @@ def test_flow_keeps_a_chosen_model(home: Path) -> None:
             card = {"version": "20260101T000000Z-x", "embedder": {"kind": kind, "path": path}}
             (tmp / "card.json").write_text(json.dumps(card), encoding="utf-8")
     use(models, "district")
-    assert train_models_task.fn()["embedder"] == {"kind": "project", "path": None}
+    assert train_demo_model_task.fn(RunContext.load())["embedder"] == {"kind": "project", "path": None}
     # chosen by someone, with another embedder than the configured one: still kept (the
     # pipeline reads the embedder from the model's card)
     use(models, "bge")
-    assert train_models_task.fn()["embedder"]["path"] == "/m/bge"
+    assert train_demo_model_task.fn(RunContext.load())["embedder"]["path"] == "/m/bge"

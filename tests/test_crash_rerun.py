@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from warehouse import store
+from warehouse import query, resource
 
 HOSTILE = Path(__file__).parent / "data" / "hostile"
 FILES = [("hotline", "hotline_gbk.csv"), ("hotline", "hotline_hostile.csv"), ("hotline", "hotline.xlsx"),
@@ -17,7 +17,8 @@ DRIVER = r'''
 import os, sys
 from pathlib import Path
 from minsheng.settings import load_settings
-from warehouse import store
+from minsheng.channels import read_file
+from warehouse import loader, query, resource, sql
 
 db, kill_at = Path(sys.argv[1]), int(sys.argv[2])
 files = [tuple(f.split(":")) for f in sys.argv[3:]]
@@ -42,13 +43,13 @@ class DiesMidTransaction:
         return result
 
 
-con = store.connect(db)
-store.migrate(con)
+con = resource.connect(db)
+resource.migrate(con)
 wrapped = DiesMidTransaction(con)
 for channel, name in files:
     path = Path(name)
-    batch = store.read_batch(channel, path, getattr(s.channels, channel), s.district, limits=s.ingest.limits())
-    store.load_batch(wrapped, batch)
+    batch = read_file(channel, path, s.mapping(channel), s.district, limits=s.ingest.limits())
+    loader.load_batch(wrapped, batch)
 con.close()
 '''
 
@@ -59,7 +60,7 @@ def _run(db: Path, kill_at: int, cwd: Path) -> int:
 
 
 def _state(db: Path) -> dict[str, list]:
-    con = store.connect(db, read_only=True)
+    con = resource.connect(db, read_only=True)
     try:
         return {
             t: con.execute(f"select * exclude ({excl}) from {t} order by all").fetchall()
@@ -79,9 +80,9 @@ def test_killed_then_rerun_equals_one_clean_run(tmp_path):
     assert partial["raw_hotline"] and len(partial["raw_hotline"]) < len(_state(clean)["raw_hotline"])
     assert _run(crashed, 0, tmp_path) == 0
     assert _state(crashed) == _state(clean)
-    con = store.connect(crashed, read_only=True)
+    con = resource.connect(crashed, read_only=True)
     try:
-        checks = store.run_checks(con)  # the text stage has not run here: ingestion's checks only
+        checks = query.run_checks(con)  # the text stage has not run here: ingestion's checks only
         assert checks["duplicate_keys"] == 0 and checks["unmasked_personal_data"] == 0
     finally:
         con.close()

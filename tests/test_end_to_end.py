@@ -23,7 +23,7 @@ SNAPSHOT_TABLES = ("feedback", "raw_hotline", "raw_platform", "raw_meeting", "ra
 
 
 def _snapshot(db: Path) -> dict[str, str]:
-    from warehouse.store import connect
+    from warehouse.resource import connect
 
     con = connect(db, read_only=True)
     try:
@@ -48,7 +48,7 @@ def demo(prefect_harness, tmp_path_factory):
     root = tmp_path_factory.mktemp("demo")
     saved = dict(os.environ)
     env = point_settings_at(root)
-    from flows.pipeline import demo_flow
+    from flows.demo import demo_flow
 
     summary = demo_flow(str(root / "inputs"), 2, 11)
     manifest = json.loads((root / "inputs" / "truth" / "manifest.json").read_text(encoding="utf-8"))
@@ -58,7 +58,7 @@ def demo(prefect_harness, tmp_path_factory):
 
 
 def _one(db, sql, params=None):
-    from warehouse.store import connect
+    from warehouse.resource import connect
 
     con = connect(db, read_only=True)
     try:
@@ -94,7 +94,8 @@ def test_gap_identity_and_capacity(demo):
 
 
 def test_all_data_checks_pass(demo):
-    from warehouse.store import connect, run_checks
+    from warehouse.query import run_checks
+    from warehouse.resource import connect
 
     con = connect(demo["db"], read_only=True)
     try:
@@ -114,7 +115,7 @@ def test_report_names_its_week(demo):
 
 
 def test_personal_data_appears_nowhere_outside_pii(demo):
-    from warehouse.store import connect
+    from warehouse.resource import connect
 
     secrets = demo["manifest"]["pii"]
     assert len(secrets) > 50
@@ -133,7 +134,7 @@ def test_personal_data_appears_nowhere_outside_pii(demo):
 
 
 def test_planted_spike_is_an_emerging_need(demo):
-    from warehouse.store import read_sql
+    from warehouse.sql import read_sql
 
     spike = demo["manifest"]["spike"]
     rows = _one(demo["db"], read_sql("queries", "emerging"), {"week": spike["week"]})
@@ -141,7 +142,7 @@ def test_planted_spike_is_an_emerging_need(demo):
 
 
 def test_survey_reproduces_the_case_study(demo, settings):
-    from warehouse.store import read_sql
+    from warehouse.sql import read_sql
 
     rows = {r[0]: r for r in _one(demo["db"], read_sql("queries", "satisfaction"))}
     for item in settings.district.survey.items:
@@ -164,7 +165,7 @@ def test_query_cli_reads_the_warehouse(demo):
 
 
 def test_rerun_changes_nothing(demo):
-    from flows.pipeline import demo_flow
+    from flows.demo import demo_flow
 
     before = _snapshot(demo["db"])
     again = demo_flow(str(demo["root"] / "inputs"), 2, 11)

@@ -21,6 +21,7 @@ from tests.pipeline_support import (
     snapshot,
     trained_models,
 )
+from warehouse.resource import Warehouse
 
 pytestmark = pytest.mark.slow
 
@@ -39,11 +40,11 @@ def world(tmp_path_factory, settings):
 
 def drain(world, db: Path, staging: Path, argv: list[str] | None = None) -> dict[str, int]:
     """Stream over the inbox until nothing new has landed for a second."""
-    from pipelines.batch import load_part
     from pipelines.streaming import run_stream
+    from warehouse.staging import load_part
 
     batches = micro_batches(db, world["inbox"], staging, world["models"], world["settings"], argv)
-    return run_stream(batches, lambda part: load_part(db, part), poll_seconds=0.1, max_idle=1.0)
+    return run_stream(batches, lambda part: load_part(Warehouse(db), part), poll_seconds=0.1, max_idle=1.0)
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +82,8 @@ def test_killed_after_staging_before_the_merge(world, reference, tmp_path):
 
 
 def test_killed_during_the_merge(world, reference, tmp_path, monkeypatch):
-    from pipelines.batch import load_part
     from warehouse import staging
+    from warehouse.staging import load_part
 
     db = fresh_warehouse(tmp_path / "w.duckdb")
     part = micro_batches(db, world["inbox"], tmp_path / "staging", world["models"],
@@ -94,7 +95,7 @@ def test_killed_during_the_merge(world, reference, tmp_path, monkeypatch):
 
     monkeypatch.setattr(staging, "_close_windows", killed)
     with pytest.raises(KeyboardInterrupt):
-        load_part(db, part)
+        load_part(Warehouse(db), part)
     assert snapshot(db) == before  # the transaction rolled back: items, counts, positions
     monkeypatch.undo()
     drain(world, db, tmp_path / "staging")
@@ -125,7 +126,7 @@ def test_killed_by_sigkill_while_beam_runs(world, reference, tmp_path):
     finally:
         proc.wait()
     assert proc.returncode == -signal.SIGKILL
-    from warehouse.store import connect
+    from warehouse.resource import connect
 
     con = connect(db, read_only=True)
     try:
@@ -138,8 +139,7 @@ def test_killed_by_sigkill_while_beam_runs(world, reference, tmp_path):
 
 
 def test_a_part_staged_on_an_older_head_is_refused(world, tmp_path):
-    from pipelines.batch import load_part
-    from warehouse.staging import StalePart
+    from warehouse.staging import StalePart, load_part
 
     db = fresh_warehouse(tmp_path / "w.duckdb")
     inboxes = {}
@@ -150,7 +150,7 @@ def test_a_part_staged_on_an_older_head_is_refused(world, tmp_path):
         micro_batches(db, inboxes[c], tmp_path / f"staging-{c}", world["models"], world["settings"]).stage()
         for c in ("hotline", "platform")
     )  # both computed on the same, empty head
-    assert load_part(db, hotline)["merged"] == 1
-    assert load_part(db, hotline)["merged"] == 0  # a part merged once is not merged again
+    assert load_part(Warehouse(db), hotline)["merged"] == 1
+    assert load_part(Warehouse(db), hotline)["merged"] == 0  # a part merged once is not merged again
     with pytest.raises(StalePart):
-        load_part(db, platform)
+        load_part(Warehouse(db), platform)

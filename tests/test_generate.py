@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from minsheng.demo.generate import GenerationManifest, generate_district, labelled_corpus
 from minsheng.domain import District, Taxonomy
-from minsheng.generate import GenerationManifest, generate_district, labelled_corpus
 from minsheng.settings import load_settings
 
 SEED = 20261125
@@ -457,7 +457,7 @@ def test_labelled_corpus_covers_the_taxonomy(config):
 
 
 def test_every_category_has_rich_phrase_material(config):
-    from minsheng import _vocab
+    from minsheng.demo import vocab as _vocab
 
     _, taxonomy = config
     for cat in taxonomy.categories:

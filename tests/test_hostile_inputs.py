@@ -4,19 +4,22 @@ nothing good is lost, nothing bad gets in, nothing is loaded twice, no personal 
 from __future__ import annotations
 
 import csv
-import json
 from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
+from minsheng.channels import IngestLimits, read_file
+from minsheng.channels.hotline import validate_hotline
+from minsheng.channels.tabular import read_tabular
+from minsheng.channels.times import parse_time
 from minsheng.clock import FixedClock
-from minsheng.ingest import IngestLimits, parse_time, read_hotline, read_platform
 from minsheng.pii import PREFILTER, mask, mask_array
-from minsheng.tabular import read_tabular, validate_hotline
-from warehouse import store
+from warehouse import loader, query
 
 HOSTILE = Path(__file__).parent / "data" / "hostile"
 SECRETS = ("13812345678", "13912345678", "62781234", "11010519491231002X", "zhang.san@example.com", "南坪西路12号")
@@ -28,9 +31,9 @@ def wh(warehouse):
 
 
 def ingest(con, settings, channel, name, mapping=None):
-    batch = store.read_batch(channel, HOSTILE / name, mapping or getattr(settings.channels, channel),
+    batch = read_file(channel, HOSTILE / name, mapping or settings.mapping(channel),
                              settings.district, limits=settings.ingest.limits())
-    return store.load_batch(con, batch)
+    return loader.load_batch(con, batch)
 
 
 def reasons(con, file):
@@ -117,7 +120,7 @@ def test_one_megabyte_texts_are_quarantined_not_loaded(wh, settings, tmp_path):
     path.write_text("工单编号,受理时间,所属社区,来电号码,来电内容\n"
                     f"B1,2026-11-03 09:00:00,响水社区,13812345678,{big}\n"
                     "B2,2026-11-03 09:00:00,响水社区,13812345678,正常的一条\n", encoding="utf-8")
-    counts = store.load_batch(wh, store.read_batch("hotline", path, settings.channels.hotline,
+    counts = loader.load_batch(wh, read_file("hotline", path, settings.mapping("hotline"),
                                                    settings.district, limits=settings.ingest.limits()))
     assert (counts.loaded, counts.quarantined) == (1, 1)
     assert reasons(wh, "big.csv") == {"row 2": "text_too_long"}
@@ -131,11 +134,11 @@ def test_corrected_record_supersedes_and_keeps_history(wh, settings):
     history = wh.execute("select record_key, row_json from raw_history").fetchall()
     assert [h[0] for h in history] == ["H002"] and "三个月了" not in history[0][1]
     assert wh.execute("select count(*) from raw_hotline").fetchall() == [(3,)]
-    assert store.run_checks(wh)["duplicate_keys"] == 0
+    assert query.run_checks(wh)["duplicate_keys"] == 0
 
 
 def test_renamed_columns_by_configuration(wh, settings):
-    mapping = settings.channels.hotline.model_copy(update={"fields": {
+    mapping = settings.mapping("hotline").model_copy(update={"fields": {
         "order_id": "单号", "received_at": "时间", "community": "社区名称", "caller_phone": "电话",
         "text": "内容"}})
     assert ingest(wh, settings, "hotline", "hotline_renamed.csv", mapping).loaded == 3
@@ -163,22 +166,22 @@ def test_sql_and_python_parse_times_alike(settings, tmp_path):
         w.writerow(["工单编号", "受理时间", "所属社区", "来电号码", "来电内容"])
         for n, t in enumerate(TIMES):
             w.writerow([f"T{n}", t, "响水社区", "", "想申请低保"])
-    mapping = settings.channels.hotline
+    mapping = settings.mapping("hotline")
     v = validate_hotline(read_tabular(path), mapping, settings.district)
     got = {r["order_id"]: r["received_at"] for r in v.good.to_pylist()}
     assert got == {f"T{n}": parse_time(t, mapping.time_formats) for n, t in enumerate(TIMES)}
 
 
 def test_content_hash_is_the_same_in_python_and_sql(wh, settings):
-    records = [r for r in read_platform(HOSTILE / "platform_array.json", settings.channels.platform,
-                                        settings.district) if hasattr(r, "content_hash")]
-    store.load_items(wh, "platform", records)
+    records = [r for r in read_file("platform", HOSTILE / "platform_array.json", settings.mapping("platform"),
+                                    settings.district).items() if hasattr(r, "content_hash")]
+    loader.load_items(wh, "platform", records)
     stored = dict(wh.execute("select message_id, content_hash from raw_platform").fetchall())
     assert stored == {r.key: r.content_hash for r in records}
 
 
-def test_row_wise_hotline_reader_agrees_with_the_bulk_path(settings):
-    items = list(read_hotline(HOSTILE / "hotline_hostile.csv", settings.channels.hotline, settings.district))
+def test_hotline_records_come_back_one_by_one_with_their_positions(settings):
+    items = read_file("hotline", HOSTILE / "hotline_hostile.csv", settings.mapping("hotline"), settings.district).items()
     assert sorted(i.source_pos for i in items if not hasattr(i, "key")) == sorted(
         ["row 6", "row 7", "row 8", "row 9", "row 10", "row 11"])
     assert len([i for i in items if hasattr(i, "key")]) == 6
@@ -189,7 +192,7 @@ def test_future_is_judged_by_the_injected_clock(settings, tmp_path):
     path.write_text("工单编号,受理时间,所属社区,来电号码,来电内容\nF1,2031-01-01 10:00:00,响水社区,,想申请低保\n",
                     encoding="utf-8")
     later = FixedClock(datetime(2031, 6, 1))
-    v = validate_hotline(read_tabular(path), settings.channels.hotline, settings.district,
+    v = validate_hotline(read_tabular(path), settings.mapping("hotline"), settings.district,
                          clock=later, limits=IngestLimits())
     assert v.good.num_rows == 1
 

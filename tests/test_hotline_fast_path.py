@@ -7,16 +7,24 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import event, given, settings as hsettings, strategies as st
+from hypothesis import event, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
-from minsheng.tabular import _finish, _validate_plain_csv, read_tabular, validate_hotline, validate_hotline_file
+from minsheng.channels.hotline import (
+    _finish,
+    _validate_plain_csv,
+    validate_hotline,
+    validate_hotline_file,
+)
+from minsheng.channels.tabular import read_tabular
 
 HEADER = ["工单编号", "受理时间", "所属社区", "来电号码", "来电内容"]
 HOSTILE = Path(__file__).parent / "data" / "hostile"
 
 
 def _both(path: Path, settings):
-    mapping, district, limits = settings.channels.hotline, settings.district, settings.ingest.limits()
+    mapping, district, limits = settings.mapping("hotline"), settings.district, settings.ingest.limits()
     fast = _validate_plain_csv(path, mapping, district, None, limits)
     slow = validate_hotline(read_tabular(path, mapping.encoding), mapping, district, limits=limits,
                             source=path.name)
@@ -76,7 +84,7 @@ def test_fast_path_reads_like_arrow_or_steps_aside(settings, data):
             fast, slow = _both(path, settings)
         except Exception as exc:  # the Arrow reader rejects the whole file
             event(f"arrow: {type(exc).__name__}")
-            assert _validate_plain_csv(path, settings.channels.hotline, settings.district, None,
+            assert _validate_plain_csv(path, settings.mapping("hotline"), settings.district, None,
                                        settings.ingest.limits()) is None or "missing" in str(exc)
             return
         event("fast" if fast is not None else "arrow")
@@ -87,7 +95,7 @@ def test_fast_path_reads_like_arrow_or_steps_aside(settings, data):
 @pytest.mark.parametrize("name", ["hotline_day1.csv", "hotline_hostile.csv", "hotline_renamed.csv",
                                   "hotline_day1_corrected.csv"])
 def test_plain_exports_take_the_fast_path(settings, name):
-    mapping = settings.channels.hotline
+    mapping = settings.mapping("hotline")
     if name == "hotline_renamed.csv":
         mapping = mapping.model_copy(update={"fields": {
             "order_id": "单号", "received_at": "时间", "community": "社区名称", "caller_phone": "电话", "text": "内容"}})
@@ -101,7 +109,7 @@ def test_plain_exports_take_the_fast_path(settings, name):
                                   "hotline_ragged.csv", "hotline_mojibake.csv", "hotline.xlsx"])
 def test_other_exports_go_through_arrow(settings, name):
     path = HOSTILE / name
-    mapping = settings.channels.hotline
+    mapping = settings.mapping("hotline")
     if name != "hotline_mojibake.csv":
         assert _validate_plain_csv(path, mapping, settings.district, None, settings.ingest.limits()) is None
     got = validate_hotline_file(path, mapping, settings.district, limits=settings.ingest.limits())

@@ -2,17 +2,9 @@ import json
 
 import pytest
 
-from minsheng.ingest import (
-    FeedbackRecord,
-    Rejected,
-    UnreadableInput,
-    decode_bytes,
-    parse_time,
-    read_hotline,
-    read_meeting,
-    read_platform,
-    read_survey,
-)
+from minsheng.channels import FeedbackRecord, Rejected, UnreadableInput, read_file
+from minsheng.channels.decode import decode_bytes
+from minsheng.channels.times import parse_time
 
 HEADER = "工单编号,受理时间,所属社区,来电号码,来电内容\n"
 
@@ -32,7 +24,7 @@ def test_hotline_good_and_bad_rows(tmp_path, settings):
         ",2026-11-03 14:05:00,响水社区,13812345678,没有工单号\n"
         "GD6,2026-11-03 14:05:00,C03,13812345678,   \n"
     ))
-    items = list(read_hotline(path, settings.channels.hotline, settings.district))
+    items = read_file("hotline", path, settings.mapping("hotline"), settings.district).items()
     good = [i for i in items if isinstance(i, FeedbackRecord)]
     bad = {i.source_pos: i.reason for i in items if isinstance(i, Rejected)}
     assert [g.key for g in good] == ["GD1"]
@@ -47,14 +39,14 @@ def test_hotline_good_and_bad_rows(tmp_path, settings):
 def test_hotline_text_phone_is_masked_in_record_and_quarantine(tmp_path, settings):
     path = _hotline(tmp_path, "GD1,2026-11-03 14:05,响水社区,023-62781234,回电13912345678谢谢\n"
                               "GD2,bad,响水社区,023-62781234,回电13912345678谢谢\n")
-    items = list(read_hotline(path, settings.channels.hotline, settings.district))
+    items = read_file("hotline", path, settings.mapping("hotline"), settings.district).items()
     assert all("13912345678" not in (i.text if isinstance(i, FeedbackRecord) else i.raw) for i in items)
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "utf-16"])
 def test_encodings_are_detected(tmp_path, settings, encoding):
     path = _hotline(tmp_path, "GD1,2026/11/3 14:05,响水社区,13812345678,想申请低保，家里困难\n", encoding)
-    [rec] = list(read_hotline(path, settings.channels.hotline, settings.district))
+    [rec] = read_file("hotline", path, settings.mapping("hotline"), settings.district).items()
     assert rec.text == "想申请低保，家里困难"
 
 
@@ -67,7 +59,7 @@ def test_missing_columns_make_the_file_unreadable(tmp_path, settings):
     p = tmp_path / "x.csv"
     p.write_text("id,time\n1,2\n", encoding="utf-8")
     with pytest.raises(UnreadableInput, match="missing columns"):
-        list(read_hotline(p, settings.channels.hotline, settings.district))
+        read_file("hotline", p, settings.mapping("hotline"), settings.district).items()
 
 
 @pytest.mark.parametrize("value,expected", [
@@ -91,7 +83,7 @@ def test_platform_jsonl(tmp_path, settings):
         {"msg_id": "M2", "posted_at": "", "community": "C08", "user": "u", "title": "", "content": "x"},
     ]
     p.write_text("\n".join(r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
-    items = list(read_platform(p, settings.channels.platform, settings.district))
+    items = read_file("platform", p, settings.mapping("platform"), settings.district).items()
     assert isinstance(items[0], FeedbackRecord) and items[0].extra["user_hash"] != "u1"
     assert [i.reason for i in items[1:]] == ["bad_json", "bad_time"]
 
@@ -117,7 +109,7 @@ MEETING = """# 响水社区物业服务互助会会议纪要
 def test_meeting_items_keep_their_spans(tmp_path, settings):
     p = tmp_path / "2026-11-04_C03_01.md"
     p.write_text(MEETING, encoding="utf-8")
-    items = list(read_meeting(p, settings.channels.meeting, settings.district))
+    items = read_file("meeting", p, settings.mapping("meeting"), settings.district).items()
     assert len(items) == 3 and all(isinstance(i, FeedbackRecord) for i in items)
     for rec in items:
         start, end = rec.extra["span_start"], rec.extra["span_end"]
@@ -139,7 +131,7 @@ def test_survey_validity_and_answers(tmp_path, settings):
     ]
     p = tmp_path / "survey.csv"
     p.write_bytes(("\n".join(",".join(r) for r in [head, *rows]) + "\n").encode("gb18030"))
-    items = list(read_survey(p, settings.channels.survey, d))
+    items = read_file("survey", p, settings.mapping("survey"), d).items()
     good = [i for i in items if isinstance(i, FeedbackRecord)]
     assert [g.key for g in good] == ["1", "4"]
     assert good[0].text == "希望多开展文体活动" and good[1].text == ""

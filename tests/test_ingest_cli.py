@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from tests.conftest import point_settings_at
-from warehouse import store
+from warehouse import resource
 
 HOSTILE = Path(__file__).parent / "data" / "hostile"
 SECRETS = ("13812345678", "13912345678", "62781234", "11010519491231002X")
@@ -31,7 +31,7 @@ def test_ingest_counts_unreadable_inputs_and_no_personal_data_in_logs(prefect_ha
     assert again.exit_code == 0 and "loaded 0" in again.output and "duplicate 9" in again.output
     logged = caplog.text + result.output + again.output
     assert [s for s in SECRETS if s in logged] == []
-    con = store.connect(Path(env["MINSHENG_DB"]), read_only=True)
+    con = resource.connect(Path(env["MINSHENG_DB"]), read_only=True)
     try:
         assert con.execute("select count(*) from raw_hotline").fetchall() == [(9,)]
     finally:

@@ -17,14 +17,14 @@ WEEK = "2026-W47"
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory, settings):
     from minsheng.matching import load_match_config
-    from warehouse import store
+    from warehouse import resource
     from warehouse.loaders import match_week
 
     root = tmp_path_factory.mktemp("matching")
     db = root / "w.duckdb"
     build(db, root / "supply.yaml")
     config = load_match_config(settings.config_dir / "matching.yaml", settings.district.community_codes)
-    con = store.connect(db)
+    con = resource.connect(db)
     try:
         for week in ("2026-W46", WEEK):
             match_week(con, week, config)
@@ -34,7 +34,7 @@ def warehouse(tmp_path_factory, settings):
 
 
 def _rows(db, sql, params=None):
-    from warehouse.store import connect
+    from warehouse.resource import connect
 
     con = connect(db, read_only=True)
     try:
@@ -87,7 +87,8 @@ def test_planning_tables(warehouse):
 
 
 def test_all_data_checks_pass(warehouse):
-    from warehouse.store import connect, run_checks
+    from warehouse.query import run_checks
+    from warehouse.resource import connect
 
     con = connect(warehouse["db"], read_only=True)
     try:
@@ -97,12 +98,12 @@ def test_all_data_checks_pass(warehouse):
 
 
 def test_rematching_changes_nothing(warehouse):
-    from warehouse import store
+    from warehouse import resource
     from warehouse.loaders import match_week
 
     sql = "select * exclude (matched_at) from matches order by item_id"
     before = _rows(warehouse["db"], sql)
-    con = store.connect(warehouse["db"])
+    con = resource.connect(warehouse["db"])
     try:
         match_week(con, WEEK, warehouse["config"])
     finally:

@@ -451,7 +451,7 @@ def test_generated_corpus_macro_f1(settings, tmp_path: Path) -> None:
     """The whole recipe on the project's generator: train on one sample, score another."""
     from sklearn.metrics import f1_score
 
-    from minsheng.generate import labelled_corpus
+    from minsheng.demo.generate import labelled_corpus
 
     train = labelled_corpus(1500, seed=1, taxonomy=settings.taxonomy)
     test = labelled_corpus(500, seed=2, taxonomy=settings.taxonomy)

@@ -10,12 +10,15 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
+from minsheng.channels.hotline import _run_validation, validate_hotline
+from minsheng.channels.sql import channel_sql
+from minsheng.channels.tabular import TabularInput
 from minsheng.pii import PREFILTER, id_check_digit, is_valid_id_number, luhn_ok, mask
-from minsheng.tabular import TabularInput, _run_validation, validate_hotline
 from minsheng.textcheck import HINT
-from warehouse.sql import read_sql
 
 HAN = "想申请低保请问小区停车位太少晚上回来没地方路灯坏了社区活动室开放时间老人家里漏水麻烦你们了谢谢"
 HAN = "".join(c for c in HAN if not pc.match_substring_regex(pa.array([c]), HINT)[0].as_py())
@@ -101,7 +104,7 @@ def _validated_texts(settings, values: list[str]) -> list[str]:
         "所属社区": [next(iter(settings.district.community_by_name()))] * n, "来电号码": [""] * n,
         "来电内容": values, "_row": list(range(2, n + 2)),
     })
-    v = validate_hotline(TabularInput(table, [], "utf-8"), settings.channels.hotline, settings.district)
+    v = validate_hotline(TabularInput(table, [], "utf-8"), settings.mapping("hotline"), settings.district)
     assert v.rejected.num_rows == 0
     return v.good.sort_by("_row")["text"].to_pylist()
 
@@ -158,7 +161,7 @@ def _sql_flags(settings, values: list[str]) -> pa.Table:
             "community": [next(iter(settings.district.community_by_name()))] * n,
             "caller_phone": [""] * n, "text": values, "_row": list(range(n)),
         }))
-        return _run_validation(con, settings.channels.hotline, settings.district, None,
+        return _run_validation(con, settings.mapping("hotline"), settings.district, None,
                                settings.ingest.limits())
     finally:
         con.close()
@@ -173,7 +176,7 @@ def test_sql_leaves_to_python_only_runs_that_may_hold_a_number(settings):
 
 
 def test_sql_masks_the_common_shapes_itself(settings, tmp_path):
-    from minsheng.generate import generate_district
+    from minsheng.demo.generate import generate_district
 
     generate_district(tmp_path, 1, 3, district=settings.district, taxonomy=settings.taxonomy)
     import csv
@@ -193,7 +196,7 @@ def test_sql_masks_the_common_shapes_itself(settings, tmp_path):
 @given(st.from_regex(r"[0-9]{17}", fullmatch=True))
 def test_id_check_macro(first17):
     con = duckdb.connect()
-    con.execute(read_sql("ingest", "pii_macros"))
+    con.execute(channel_sql("pii_macros"))
     for check in "0123456789Xx":
         value = first17 + check
         assert bool(con.execute("select pii_id_valid(?)", [value]).fetchone()[0]) == is_valid_id_number(value)
@@ -204,7 +207,7 @@ def test_id_check_macro(first17):
 @given(st.text(alphabet="0123456789", min_size=1, max_size=20))
 def test_luhn_macro(value):
     con = duckdb.connect()
-    con.execute(read_sql("ingest", "pii_macros"))
+    con.execute(channel_sql("pii_macros"))
     assert con.execute("select pii_luhn_ok(?)", [value]).fetchone()[0] == luhn_ok(value)
 
 

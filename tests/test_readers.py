@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 from tests.matching_warehouse import build
+from warehouse.resource import Warehouse
 
 WEEK = "2026-W47"
 
@@ -22,13 +23,13 @@ WRITER = textwrap.dedent("""
     from pathlib import Path
     from minsheng.matching import load_match_config
     from minsheng.settings import load_settings
-    from warehouse import store
+    from warehouse import loader, query, resource, sql
     from warehouse.loaders import match_week
     from warehouse.readers import publish_snapshot
 
     db = Path(sys.argv[1])
     s = load_settings()
-    con = store.connect(db)
+    con = resource.connect(db)
     con.execute("update capacity set capacity = 3 where service_id = 'elderly_base.daycare' and week = ?", [sys.argv[2]])
     match_week(con, sys.argv[2], load_match_config(s.config_dir / "matching.yaml", s.district.community_codes))
     print("loaded", flush=True)
@@ -52,13 +53,13 @@ def _query_cli(db, sql=MATCHED):
 @pytest.fixture
 def published(tmp_path, settings):
     from minsheng.matching import load_match_config
-    from warehouse import store
+    from warehouse import resource
     from warehouse.loaders import match_week
     from warehouse.readers import publish_snapshot
 
     db = tmp_path / "w.duckdb"
     build(db, tmp_path / "supply.yaml")
-    con = store.connect(db)
+    con = resource.connect(db)
     match_week(con, WEEK, load_match_config(settings.config_dir / "matching.yaml", settings.district.community_codes))
     con.close()
     assert publish_snapshot(db) is not None
@@ -66,10 +67,10 @@ def published(tmp_path, settings):
 
 
 def test_query_during_a_load_reads_the_snapshot(published):
-    from warehouse.store import run_query
+    from warehouse.query import run_query
 
     db = published
-    assert run_query(db, MATCHED, {"week": WEEK}).rows == [(4,)]
+    assert run_query(Warehouse(db), MATCHED, {"week": WEEK}).rows == [(4,)]
     writer = subprocess.Popen([sys.executable, "-c", WRITER, str(db), WEEK], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True)
     try:
@@ -84,24 +85,24 @@ def test_query_during_a_load_reads_the_snapshot(published):
         writer.communicate("done\n", timeout=120)
     assert writer.returncode == 0
     # the writer has published again: the snapshot is current and holds the load
-    result = run_query(db, MATCHED, {"week": WEEK})
+    result = run_query(Warehouse(db), MATCHED, {"week": WEEK})
     assert (result.rows, result.source.kind, result.source.current) == ([(5,)], "snapshot", True)
 
 
 def test_a_changed_warehouse_is_read_live_when_no_one_writes(published):
-    from warehouse import store
-    from warehouse.store import run_query
+    from warehouse import resource
+    from warehouse.query import run_query
 
-    con = store.connect(published)
+    con = resource.connect(published)
     con.execute("delete from matches where item_id like 'hotline:p%'")
     con.close()
-    result = run_query(published, "select count(*) from matches where week = $week", {"week": WEEK})
+    result = run_query(Warehouse(published), "select count(*) from matches where week = $week", {"week": WEEK})
     assert (result.rows, result.source.kind) == ([(8,)], "warehouse")
 
 
 def test_no_snapshot_and_a_writer_is_a_clear_error(tmp_path):
+    from warehouse.query import run_query
     from warehouse.readers import WarehouseBusy
-    from warehouse.store import run_query
 
     db = tmp_path / "w.duckdb"
     con = duckdb.connect(str(db))
@@ -113,6 +114,6 @@ def test_no_snapshot_and_a_writer_is_a_clear_error(tmp_path):
     try:
         assert writer.stdout.readline().strip() == "open"
         with pytest.raises(WarehouseBusy, match="no snapshot has been published yet"):
-            run_query(db, "select * from t")
+            run_query(Warehouse(db), "select * from t")
     finally:
         writer.communicate("\n", timeout=60)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from warehouse import store
+from warehouse import query, resource, sql
 from warehouse.embeddings import embedding_dim, ensure_embedding_dim
 from warehouse.review import correct, corrections, refresh_review_queue
 
@@ -46,14 +46,14 @@ def _migrate_before(con, first_kept: str) -> None:  # type: ignore[no-untyped-de
     """Apply the migrations older than ``first_kept`` only, as an older release did."""
     con.execute("create table schema_migrations (version varchar primary key, "
                 "applied_at timestamp not null)")
-    for path in store.sql_files("schema"):
+    for path in sql.sql_files("schema"):
         if path.stem < first_kept:
             con.execute(path.read_text(encoding="utf-8"))
             con.execute("insert into schema_migrations values (?, now())", [path.stem])
 
 
 def test_embedding_migration_keeps_rows(tmp_path: Path) -> None:
-    con = store.connect(tmp_path / "w.duckdb")
+    con = resource.connect(tmp_path / "w.duckdb")
     _migrate_before(con, "020")
     near = _vector(1)
     _insert(con, [
@@ -62,7 +62,7 @@ def test_embedding_migration_keeps_rows(tmp_path: Path) -> None:
         _item("c#1", 0.9, _vector(2), text="医保卡怎么补办", category="medical_insurance"),
         _item("d#1", 0.9, _vector(3, 5)),  # another model's dimension
     ])
-    assert "020_demand_item_signals" in store.migrate(con)
+    assert "020_demand_item_signals" in resource.migrate(con)
     assert embedding_dim(con) == DIM
     rows = dict(con.execute("select item_id, embedding is null from demand_items").fetchall())
     assert rows == {"a#1": False, "b#1": False, "c#1": False, "d#1": True}
@@ -71,18 +71,18 @@ def test_embedding_migration_keeps_rows(tmp_path: Path) -> None:
     con.close()
 
     db = tmp_path / "w.duckdb"
-    similar = store.run_query(db, store.read_sql("queries", "similar_demands"),
+    similar = query.run_query(resource.Warehouse(db), sql.read_sql("queries", "similar_demands"),
                               {"item_id": "a#1", "limit": "2"})
     assert [r[0] for r in similar.rows] == ["b#1", "c#1"]
     assert similar.rows[0][4] > 0.99
-    dup = store.run_query(db, store.read_sql("queries", "near_duplicates"),
+    dup = query.run_query(resource.Warehouse(db), sql.read_sql("queries", "near_duplicates"),
                           {"week": "2026-W47", "threshold": "0.95"})
     assert [(r[0], r[1]) for r in dup.rows] == [("a#1", "b#1")]
 
 
 def test_embedding_dim_can_change(tmp_path: Path) -> None:
-    con = store.connect(tmp_path / "w.duckdb")
-    store.migrate(con)
+    con = resource.connect(tmp_path / "w.duckdb")
+    resource.migrate(con)
     _insert(con, [_item("a#1", 0.9, _vector(1))])
     assert not ensure_embedding_dim(con, DIM)
     assert ensure_embedding_dim(con, 512) and embedding_dim(con) == 512
@@ -94,8 +94,8 @@ def test_embedding_dim_can_change(tmp_path: Path) -> None:
 
 
 def test_review_queue_cycle(tmp_path: Path) -> None:
-    con = store.connect(tmp_path / "w.duckdb")
-    store.migrate(con)
+    con = resource.connect(tmp_path / "w.duckdb")
+    resource.migrate(con)
     _insert(con, [_item("a#1", 0.3, _vector(1)), _item("b#1", 0.5, _vector(2)),
                   _item("c#1", 0.95, _vector(3))])
     assert refresh_review_queue(con, 0.6) == 2
@@ -124,7 +124,7 @@ def test_review_queue_cycle(tmp_path: Path) -> None:
 
 
 def test_corrections_of_an_old_warehouse(tmp_path: Path) -> None:
-    con = store.connect(tmp_path / "w.duckdb")
+    con = resource.connect(tmp_path / "w.duckdb")
     _migrate_before(con, "021")
     assert corrections(con) == []
     con.close()

@@ -2,8 +2,12 @@ from datetime import datetime
 
 import pytest
 
-from minsheng.ingest import FeedbackRecord, Rejected
-from warehouse import store
+from minsheng.channels import FeedbackRecord, Rejected
+from warehouse import loader, query, resource
+
+
+def _rows(con, table):
+    return con.execute(f"select count(*) from {table}").fetchall()[0][0]
 
 
 @pytest.fixture
@@ -17,29 +21,29 @@ def _rec(key, text, minute=0):
 
 
 def test_migrations_apply_once(tmp_path):
-    c = store.connect(tmp_path / "warehouse.duckdb")
-    first = store.migrate(c)
+    c = resource.connect(tmp_path / "warehouse.duckdb")
+    first = resource.migrate(c)
     assert first and first == sorted(first)
-    assert store.migrate(c) == []
-    assert store.table_rows(c, "schema_migrations") == len(first)
+    assert resource.migrate(c) == []
+    assert _rows(c, "schema_migrations") == len(first)
 
 
 def test_reload_adds_nothing_and_correction_supersedes(con):
     items = [_rec("A", "想申请低保"), _rec("B", "电梯坏了"),
              Rejected("hotline", "orders.csv", "line 9", "bad_time", "x", "payload")]
-    first = store.load_items(con, "hotline", items)
+    first = loader.load_items(con, "hotline", items)
     assert (first.loaded, first.duplicate, first.quarantined) == (2, 0, 1)
-    again = store.load_items(con, "hotline", items)
+    again = loader.load_items(con, "hotline", items)
     assert (again.loaded, again.duplicate, again.superseded) == (0, 2, 0)
-    assert store.table_rows(con, "feedback") == 2 and store.table_rows(con, "quarantine") == 1
-    fixed = store.load_items(con, "hotline", [_rec("B", "电梯坏了三天了")])
+    assert _rows(con, "feedback") == 2 and _rows(con, "quarantine") == 1
+    fixed = loader.load_items(con, "hotline", [_rec("B", "电梯坏了三天了")])
     assert (fixed.loaded, fixed.superseded) == (0, 1)
     assert con.execute("select text from feedback where feedback_id = 'hotline:B'").fetchone()[0] == "电梯坏了三天了"
-    assert store.table_rows(con, "pii.contacts") == 2
+    assert _rows(con, "pii.contacts") == 2
 
 
 def test_contacts_live_only_in_pii_schema(con):
-    store.load_items(con, "hotline", [_rec("A", "想申请低保")])
+    loader.load_items(con, "hotline", [_rec("A", "想申请低保")])
     tables = con.execute(
         "select table_schema, table_name from information_schema.tables where table_schema <> 'pii'"
     ).fetchall()
@@ -52,24 +56,38 @@ def test_query_refuses_pii_and_opens_read_only(con, tmp_path):
     con.close()
     db = tmp_path / "warehouse.duckdb"
     with pytest.raises(PermissionError):
-        store.run_query(db, "select * from PII.contacts")
-    result = store.run_query(db, store.resolve_query("weekly_volume"))
+        query.run_query(resource.Warehouse(db), "select * from PII.contacts")
+    result = query.run_query(resource.Warehouse(db), query.resolve_query("weekly_volume"))
     assert result.columns == ["week", "channel", "records"]
 
 
 def test_named_query_takes_parameters(con, tmp_path):
-    store.load_items(con, "hotline", [_rec("A", "想申请低保")])
+    loader.load_items(con, "hotline", [_rec("A", "想申请低保")])
     con.close()
-    res = store.run_query(tmp_path / "warehouse.duckdb",
+    res = query.run_query(resource.Warehouse(tmp_path / "warehouse.duckdb"),
                           "select count(*) as n from feedback where week = $week", {"week": "2026-W45"})
     assert res.rows == [(1,)]
 
 
 def test_checks_pass_on_an_empty_warehouse(con):
-    assert set(store.run_checks(con).values()) == {0}
+    assert set(query.run_checks(con).values()) == {0}
 
 
 def test_unmasked_check_catches_a_phone_number(con):
     con.execute("insert into quarantine (quarantine_id, channel, source_file, source_pos, reason, message, "
                 "raw_payload, first_seen) values ('q', 'hotline', 'f', 'line 1', 'x', 'm', '电话13812345678', now())")
-    assert store.run_checks(con)["unmasked_personal_data"] == 1
+    assert query.run_checks(con)["unmasked_personal_data"] == 1
+
+
+def test_a_key_twice_in_one_file_keeps_the_last_row_with_its_answers_and_contacts(con):
+    def survey(answer):
+        return FeedbackRecord("survey", "R1", datetime(2026, 11, 3, 9), "C03", "", "s.csv", "row 2",
+                              extra={"respondent_type": "户籍居民"},
+                              answers=(("Q01", "信息获取", answer, 1 if answer == "赞成" else -1),))
+    loader.load_items(con, "survey", [survey("赞成"), survey("不赞成")])
+    assert con.execute("select answer from survey_answers").fetchall() == [("不赞成",)]
+    assert con.execute("select count(*) from raw_survey").fetchall() == [(1,)]
+    loader.load_items(con, "hotline", [_rec("A", "想申请低保"),
+                                       FeedbackRecord("hotline", "A", datetime(2026, 11, 3, 15), "C03", "改了",
+                                                      "o.csv", "line 3", contacts={"caller_phone": "13900000000"})])
+    assert con.execute("select value from pii.contacts where record_id = 'hotline:A'").fetchall() == [("13900000000",)]

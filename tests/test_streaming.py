@@ -13,13 +13,20 @@ import apache_beam as beam
 import pytest
 from apache_beam.metrics import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
-from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing import test_stream
+from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import BeamAssertException, assert_that, equal_to
 from apache_beam.transforms.window import TimestampedValue
 
 from pipelines.windows import CountDemandByWindow, Watermarks, event_seconds
-from tests.pipeline_support import copy_channels, fresh_warehouse, generated_inputs, micro_batches, trained_models
+from tests.pipeline_support import (
+    copy_channels,
+    fresh_warehouse,
+    generated_inputs,
+    micro_batches,
+    trained_models,
+)
+from warehouse.resource import Warehouse
 
 T0 = datetime(2026, 11, 3, 9)  # the hourly window [09:00, 10:00) on 3 November
 
@@ -152,8 +159,8 @@ def test_complete_records_respects_quotes():
 def test_appended_lines_read_as_slices_match_the_whole_file(tmp_path, settings):
     """A hotline export read in two slices, the first ending in a half-written row, gives the
     records and rejections of the whole file, with the same positions."""
+    from minsheng.channels import read_file
     from pipelines.inbox import Inbox
-    from warehouse.store import read_batch
 
     header = "工单编号,受理时间,所属社区,来电号码,来电内容\n"
     rows = [f"GD{n:06d},2026-11-0{n % 5 + 1} 09:1{n}:00,{'南湖社区' if n != 3 else '无名社区'},"
@@ -166,7 +173,7 @@ def test_appended_lines_read_as_slices_match_the_whole_file(tmp_path, settings):
     growing.write_text(header + "".join(rows[:3]) + rows[3][:12], encoding="utf-8")
 
     def read(channel, path):
-        return read_batch(channel, path, getattr(settings.channels, channel), settings.district)
+        return read_file(channel, path, settings.mapping(channel), settings.district)
 
     inbox = Inbox(tmp_path / "inbox", settle=0.0)
     [first] = inbox.scan({})
@@ -192,10 +199,10 @@ def test_appended_lines_read_as_slices_match_the_whole_file(tmp_path, settings):
 def test_streaming_run_over_an_inbox_that_files_land_in(tmp_path, tmp_path_factory, settings):
     """Files dropped and lines appended while the stream runs all end up processed once;
     the hourly counts add up to the items; every file is read to its end."""
-    from minsheng.ingest import CHANNELS, discover
-    from pipelines.batch import load_part
+    from minsheng.channels import CHANNELS, discover, read_file
     from pipelines.streaming import run_stream
-    from warehouse.store import connect, read_batch
+    from warehouse.resource import connect
+    from warehouse.staging import load_part
 
     base = tmp_path_factory.getbasetemp()
     models, inputs = trained_models(base, settings), generated_inputs(base, settings)
@@ -214,7 +221,7 @@ def test_streaming_run_over_an_inbox_that_files_land_in(tmp_path, tmp_path_facto
     read: set[str] = set()  # inbox files with a merged read position
 
     def load(part):
-        merged.append(load_part(db, part))
+        merged.append(load_part(Warehouse(db), part))
         read.update(c.path for c in part.cursors)
         return merged[-1]
 
@@ -255,7 +262,7 @@ def test_streaming_run_over_an_inbox_that_files_land_in(tmp_path, tmp_path_facto
         ends = dict(con.execute("select path, read_to from inbox_files").fetchall())
     finally:
         con.close()
-    landed = sum(read_batch(ch, f, getattr(settings.channels, ch), settings.district).records.num_rows
+    landed = sum(read_file(ch, f, settings.mapping(ch), settings.district).records.num_rows
                  for ch in CHANNELS for f in discover(inbox, ch))
     assert feedback == landed
     assert unprocessed == 0 and items >= feedback
@@ -271,11 +278,12 @@ def test_unbounded_pipeline_writes_panes_that_the_loader_merges(tmp_path, tmp_pa
     panes land in staging and the loader merges them, counts by pane, exactly once."""
     from apache_beam.io import fileio
 
-    from pipelines.batch import load_part
+    from minsheng.channels import read_file
     from pipelines.inbox import Inbox
     from pipelines.streaming import StagedPanes, build_unbounded
     from pipelines.transforms import ModelSpec
-    from warehouse.store import connect, read_batch
+    from warehouse.resource import connect
+    from warehouse.staging import load_part
 
     base = tmp_path_factory.getbasetemp()
     models, inputs = trained_models(base, settings), generated_inputs(base, settings)
@@ -299,11 +307,11 @@ def test_unbounded_pipeline_writes_panes_that_the_loader_merges(tmp_path, tmp_pa
     assert {f.name.split("-")[0] for f in staging_dir.glob("*.parquet")} >= {"items", "hourly", "trend"}
 
     def read(channel, path):
-        return read_batch(channel, path, getattr(settings.channels, channel), settings.district)
+        return read_file(channel, path, settings.mapping(channel), settings.district)
 
     db = fresh_warehouse(tmp_path / "w.duckdb")
-    panes = StagedPanes(db, Inbox(inbox, settle=0.0), staging_dir, read)
-    assert load_part(db, panes.stage())["merged"] == 1
+    panes = StagedPanes(Warehouse(db), Inbox(inbox, settle=0.0), staging_dir, read)
+    assert load_part(Warehouse(db), panes.stage())["merged"] == 1
     assert panes.stage() is None  # nothing new: no pane, no inbox data
     con = connect(db, read_only=True)
     try:
@@ -324,17 +332,28 @@ def test_unbounded_pipeline_writes_panes_that_the_loader_merges(tmp_path, tmp_pa
 @pytest.mark.slow
 def test_process_cli_streaming_then_batch(prefect_harness, tmp_path, tmp_path_factory, settings,
                                           monkeypatch):
+    import csv
+
     from typer.testing import CliRunner
 
     from flows.cli import app
+    from minsheng.demo.generate import labelled_corpus
     from tests.conftest import point_settings_at
-    from warehouse.store import connect
+    from warehouse.resource import connect
 
     env = point_settings_at(tmp_path, monkeypatch)
-    monkeypatch.setenv("MINSHENG_CLASSIFIER__TRAIN_SIZE", "600")  # small models, quickly trained
     inbox = tmp_path / "inbox"
     copy_channels(generated_inputs(tmp_path_factory.getbasetemp(), settings), inbox, "hotline")
     runner = CliRunner()
+    # a district with no model in use is told to train one, in one line, and nothing runs
+    refused = runner.invoke(app, ["process", "--streaming", "--inbox", str(inbox), "--max-idle", "1"])
+    assert refused.exit_code == 2 and "minsheng model train" in refused.output
+    assert not Path(env["MINSHENG_DB"]).exists()
+    labelled = tmp_path / "labelled.csv"
+    with labelled.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([("text", "label"), *labelled_corpus(600, 7, settings.taxonomy)])
+    trained = runner.invoke(app, ["model", "train", "--data", str(labelled), "--name", "district"])
+    assert trained.exit_code == 0, trained.output
     streamed = runner.invoke(app, ["process", "--streaming", "--inbox", str(inbox), "--poll", "0.5",
                                    "--max-idle", "2"])
     assert streamed.exit_code == 0, streamed.output

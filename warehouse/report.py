@@ -14,8 +14,9 @@ from typing import Any
 import jinja2
 
 from minsheng.domain import District, Taxonomy
-from warehouse.readers import open_reader
-from warehouse.store import QueryResult, read_sql
+from warehouse.query import QueryResult, execute
+from warehouse.resource import Warehouse
+from warehouse.sql import read_sql
 
 
 @dataclass
@@ -26,27 +27,35 @@ class ReportContext:
 
 
 def _q(con: Any, name: str, week: str) -> QueryResult:
-    sql = read_sql("queries", name)
-    cur = con.execute(sql, {"week": week}) if "$week" in sql else con.execute(sql)
-    return QueryResult([d[0] for d in cur.description], cur.fetchall())
+    return execute(con, read_sql("queries", name), {"week": week})
 
 
-def latest_week(db: Path) -> str:
-    with open_reader(db) as (con, _):
+def _by_reason(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``unmet_by_reason`` rows summed over communities: reason × category, largest first."""
+    totals: dict[tuple[str, str], int] = {}
+    for r in rows:
+        key = (r["reason"], r["category"])
+        totals[key] = totals.get(key, 0) + r["items"]
+    ranked = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [{"reason": reason, "category": category, "items": n} for (reason, category), n in ranked]
+
+
+def latest_week(wh: Warehouse) -> str:
+    with wh.reader() as (con, _):
         row = con.execute("select max(week) from demand_items").fetchall()[0]
     if row[0] is None:
         raise ValueError("the warehouse has no demand items yet")
     return row[0]
 
 
-def build_report(db: Path, ctx: ReportContext) -> dict[str, Any]:
+def build_report(wh: Warehouse, ctx: ReportContext) -> dict[str, Any]:
     """Gather the report's tables for one week."""
-    with open_reader(db) as (con, _):
+    with wh.reader() as (con, _):
         names = ctx.taxonomy.names()
         communities = {c.code: c.name for c in ctx.district.communities}
         q = {name: _q(con, name, ctx.week) for name in (
             "week_channels", "week_categories", "week_keywords", "gaps", "utilization",
-            "emerging", "week_unmet_reasons", "satisfaction", "survey_response",
+            "emerging", "unmet_by_reason", "satisfaction", "survey_response",
             "quarantine_summary", "capacity_value", "fairness",
         )}
         totals = con.execute(
@@ -78,7 +87,7 @@ def build_report(db: Path, ctx: ReportContext) -> dict[str, Any]:
         "gaps": q["gaps"].to_records()[:15],
         "utilization": q["utilization"].to_records(),
         "emerging": q["emerging"].to_records(),
-        "unmet_reasons": q["week_unmet_reasons"].to_records(),
+        "unmet_reasons": _by_reason(q["unmet_by_reason"].to_records()),
         "survey": {
             "issued": ctx.district.survey.issued, "returned": returned, "valid": valid,
             "valid_rate": valid / ctx.district.survey.issued if valid else 0.0,
@@ -101,8 +110,8 @@ def render_report(data: dict[str, Any]) -> str:
     return env.get_template("weekly_report.html.j2").render(**data)
 
 
-def write_report(db: Path, ctx: ReportContext, out_dir: Path) -> Path:
+def write_report(wh: Warehouse, ctx: ReportContext, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"weekly-report-{ctx.week}.html"
-    path.write_text(render_report(build_report(db, ctx)), encoding="utf-8")
+    path.write_text(render_report(build_report(wh, ctx)), encoding="utf-8")
     return path

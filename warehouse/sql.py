@@ -1,7 +1,7 @@
-"""The project's SQL files: ``schema/`` (numbered migrations), ``marts/`` (views),
-``queries/`` (named queries), ``checks/`` (data checks), ``ingest/`` (validation and masking of
-staged exports) and ``loader/`` (what the Beam loader exports for a part). Kept free of
-project imports so that any layer can read SQL."""
+"""The warehouse's SQL files: ``schema/`` (numbered migrations), ``views/`` (views built from
+the channel registry, jinja2 templates), ``marts/`` (views), ``queries/`` (named queries),
+``checks/`` (data checks) and ``loader/`` (what the Beam loader exports for a part). Kept free
+of project imports so that any module of the warehouse can read SQL."""
 
 from __future__ import annotations
 

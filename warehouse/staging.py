@@ -18,19 +18,21 @@ replaces instead of adding, so that:
 from __future__ import annotations
 
 import hashlib
+import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
+from minsheng.channels import ChannelBatch
+from minsheng.records import DEMAND_ITEM
+from warehouse.loader import load_batch
+from warehouse.resource import Warehouse
 from warehouse.sql import read_sql, transaction
 
-ITEM_COLUMNS = (
-    "item_id", "feedback_id", "channel", "received_at", "week", "community", "text", "tokens",
-    "keywords", "category", "confidence", "top3", "embedding", "content_hash", "model_version",
-    "urgent", "sentiment",
-)
+ITEM_COLUMNS = tuple(DEMAND_ITEM.names)
 COUNT_TABLES = {"hourly": "demand_counts_hourly", "trend": "demand_trend_daily"}
 
 
@@ -241,3 +243,56 @@ def merge_part(con: duckdb.DuckDBPyConnection, part: Part) -> dict[str, int]:
     return {"feedback": part.feedback, "items": n_items, "dead_letters": n_dead,
             "too_late": part.too_late, "merged": 1}
 
+
+# --- the driver's and the loader's side, over the warehouse resource ---------------------------
+
+ROWS_DIR = "input-rows"
+STATE_FILE = "input-state.parquet"
+
+
+@dataclass(frozen=True)
+class PartInput:
+    """What :func:`export_part_input` wrote into a part folder: the head it was computed on,
+    how many feedback rows (``ROWS_DIR``), their digest, and their latest received time."""
+
+    head: Head
+    rows: int
+    digest: str
+    latest: datetime | None
+
+
+def export_part_input(wh: Warehouse, folder: Path) -> PartInput:
+    """Export the unprocessed feedback into ``folder/ROWS_DIR`` and the stored contents of the
+    windows they touch into ``folder/STATE_FILE``: everything a bounded run of the text stage
+    reads. With no unprocessed rows, nothing is written (and nothing needs to run)."""
+    with wh.connect() as con:
+        current = head(con)
+        n, digest = export_unprocessed(con, folder / ROWS_DIR)
+        latest = None
+        if n:
+            export_window_state(con, folder / ROWS_DIR, folder / STATE_FILE)
+            latest = con.execute("select max(received_at) from read_parquet($p)",
+                                 {"p": rows_glob(folder / ROWS_DIR)}).fetchall()[0][0]
+    return PartInput(current, n, digest, latest)
+
+
+def load_part(wh: Warehouse, part: Part) -> dict[str, int]:
+    """The loader: merge a staged part into the warehouse exactly once, then drop its files."""
+    with wh.connect() as con:
+        merged = merge_part(con, part)
+    shutil.rmtree(part.folder, ignore_errors=True)
+    return merged
+
+
+def read_inbox_cursors(wh: Warehouse) -> dict[str, InboxCursor]:
+    with wh.connect() as con:
+        return inbox_cursors(con)
+
+
+def load_batches(wh: Warehouse, batches: Sequence[ChannelBatch]) -> None:
+    """Ingest batches read from the inbox (idempotent, by key and content hash)."""
+    if not batches:
+        return
+    with wh.connect() as con:
+        for batch in batches:
+            load_batch(con, batch)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 
 def make_csv(path: Path, rows: int, seed: int = 5) -> None:
-    from minsheng.generate import generate_district
+    from minsheng.demo.generate import generate_district
     from minsheng.settings import load_settings
 
     s = load_settings()
@@ -53,8 +53,10 @@ def main(argv: list[str] | None = None) -> None:
 
     import duckdb
 
+    from minsheng.channels import read_file
     from minsheng.settings import load_settings
-    from warehouse import store
+    from warehouse import loader
+    from warehouse.resource import connect, migrate
 
     s = load_settings()
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
@@ -69,17 +71,17 @@ def main(argv: list[str] | None = None) -> None:
         con.close()
         baseline = time.perf_counter() - t
 
-        con = store.connect(tmp_path / "warehouse.duckdb")
-        store.migrate(con)
+        con = connect(tmp_path / "warehouse.duckdb")
+        migrate(con)
         before = peak_mb()
         t = time.perf_counter()
-        batch = store.read_batch("hotline", path, s.channels.hotline, s.district, limits=s.ingest.limits())
+        batch = read_file("hotline", path, s.mapping("hotline"), s.district, limits=s.ingest.limits())
         read = time.perf_counter() - t
-        counts = store.load_batch(con, batch)
+        counts = loader.load_batch(con, batch)
         ours = time.perf_counter() - t
         t = time.perf_counter()
-        again = store.load_batch(con, store.read_batch("hotline", path, s.channels.hotline, s.district,
-                                                       limits=s.ingest.limits()))
+        again = loader.load_batch(con, read_file("hotline", path, s.mapping("hotline"), s.district,
+                                                 limits=s.ingest.limits()))
         rerun = time.perf_counter() - t
         con.close()
 

@@ -86,8 +86,8 @@ def build_warehouse(db: Path, n_items: int, n_services: int) -> None:
     import pyarrow as pa
 
     from minsheng.settings import load_settings
-    from warehouse import store
     from warehouse.loaders import load_reference, load_supply
+    from warehouse.resource import connect, migrate
 
     s = load_settings()
     communities = s.district.community_codes
@@ -128,9 +128,9 @@ def build_warehouse(db: Path, n_items: int, n_services: int) -> None:
         "model_version": pa.array(["bench"] * n_items),
         "processed_at": pa.array(np.full(n_items, np.datetime64("2026-11-23T00:00:00"))),
     })
-    con = store.connect(db)
+    con = connect(db)
     try:
-        store.migrate(con)
+        migrate(con)
         load_reference(con, s.district, s.taxonomy)
         load_supply(con, registry, s.district, [WEEK])
         con.register("_items", items)
@@ -142,12 +142,12 @@ def build_warehouse(db: Path, n_items: int, n_services: int) -> None:
 def run_solver(db: str, solver: str, queue) -> None:  # type: ignore[no-untyped-def]
     from minsheng.matching import load_match_config
     from minsheng.settings import load_settings
-    from warehouse import store
     from warehouse.loaders import match_week
+    from warehouse.resource import connect
 
     s = load_settings()
     config = load_match_config(s.config_dir / s.matching.config, s.district.community_codes)
-    con = store.connect(Path(db))
+    con = connect(Path(db))
     try:
         t = time.perf_counter()
         result = match_week(con, WEEK, config, other_label=s.taxonomy.other_code, solver=solver)

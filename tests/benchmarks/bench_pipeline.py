@@ -83,24 +83,24 @@ def prepare(tmp: Path, records: int, settings) -> tuple[Path, Path]:  # type: ig
     """A warehouse holding ``records`` ingested feedback rows (generated), and models."""
     import pyarrow.parquet as pq
 
-    from minsheng.generate import generate_district, labelled_corpus
-    from minsheng.ingest import CHANNELS, discover
+    from minsheng.channels import discover, read_file
+    from minsheng.demo.generate import generate_district, labelled_corpus
     from minsheng.pii import mask_text
     from models.text import train_text_models
-    from warehouse import staging, store
+    from warehouse import loader, staging
+    from warehouse.resource import connect, migrate
 
     weeks = 8
     scale = records / (RECORDS_PER_WEEK_AT_SCALE_1 * weeks) * 1.05
     generate_district(tmp / "inputs", weeks, 3, district=settings.district,
                       taxonomy=settings.taxonomy, scale=scale)
     db = tmp / "w.duckdb"
-    con = store.connect(db)
+    con = connect(db)
     try:
-        store.migrate(con)
-        for channel in CHANNELS:
+        migrate(con)
+        for channel in ("survey", "hotline", "platform", "meeting"):
             for f in discover(tmp / "inputs", channel):
-                store.load_batch(con, store.read_batch(channel, f, getattr(settings.channels, channel),
-                                                       settings.district))
+                loader.load_batch(con, read_file(channel, f, settings.mapping(channel), settings.district))
         staging.export_unprocessed(con, tmp / "all-rows.parquet")
     finally:
         con.close()
@@ -148,10 +148,10 @@ def beam_part(rows_path: Path, model_dir: Path, folder: Path, settings, workers:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from pipelines.batch import ROWS_DIR, STATE_FILE, BeamRun, run_part
+    from pipelines.batch import BeamRun, run_part
     from pipelines.transforms import ModelSpec
     from pipelines.windows import ELEMENT_SCHEMA, Watermarks
-    from warehouse.staging import ROWS_PER_FILE
+    from warehouse.staging import ROWS_DIR, ROWS_PER_FILE, STATE_FILE
 
     # the layout the warehouse export gives a part (warehouse.staging.export_unprocessed):
     # rows dealt out to files of at most ROWS_PER_FILE in turn
@@ -174,11 +174,12 @@ def streaming_lag(tmp: Path, model_dir: Path, settings, seconds: float, rate: fl
     """Run the local streaming mode while records land; lag per record, landing → merged."""
     import csv
 
-    from pipelines.batch import load_part
+    from minsheng.channels import read_file
     from pipelines.inbox import Inbox
     from pipelines.streaming import MicroBatches, run_stream
     from pipelines.transforms import ModelSpec
-    from warehouse.store import connect, migrate, read_batch
+    from warehouse.resource import Warehouse, connect, migrate
+    from warehouse.staging import load_part
 
     db = tmp / "stream.duckdb"
     con = connect(db)
@@ -195,14 +196,14 @@ def streaming_lag(tmp: Path, model_dir: Path, settings, seconds: float, rate: fl
                 for line in f.read_text(encoding="utf-8").splitlines()]
 
     def read(channel, path):  # type: ignore[no-untyped-def]
-        return read_batch(channel, path, getattr(settings.channels, channel), settings.district)
+        return read_file(channel, path, settings.mapping(channel), settings.district)
 
     spec = ModelSpec(str(model_dir), str(settings.userdict), str(settings.stopwords))
-    batches = MicroBatches(db, Inbox(inbox, settle=0.5), tmp / "stream-staging", spec, read)
+    batches = MicroBatches(Warehouse(db), Inbox(inbox, settle=0.5), tmp / "stream-staging", spec, read)
     merged: list[tuple[float, dict[str, int]]] = []
 
     def load(part):  # type: ignore[no-untyped-def]
-        out = load_part(db, part)
+        out = load_part(Warehouse(db), part)
         merged.append((time.time(), {c.path: c.read_to for c in part.cursors}))
         return out
 

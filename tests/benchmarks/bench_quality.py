@@ -50,7 +50,7 @@ FILLER = [
 
 
 def hard_corpus(n: int, seed: int, noise: float, taxonomy: Any) -> list[tuple[str, str]]:
-    from minsheng.generate import labelled_corpus
+    from minsheng.demo.generate import labelled_corpus
 
     rng = Random(seed)
     by_category: dict[str, list[str]] = {}
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.getLogger("jieba").setLevel(logging.WARNING)
 
-    from minsheng.generate import labelled_corpus
+    from minsheng.demo.generate import labelled_corpus
     from minsheng.pii import mask_text
     from minsheng.settings import load_settings
     from models.text import train_text_models

@@ -47,8 +47,8 @@ def main(argv: list[str] | None = None) -> None:
     import jieba
     import pandas as pd
 
-    from minsheng.generate import generate_district, labelled_corpus
-    from minsheng.ingest import READERS, discover
+    from minsheng.channels import discover, read_file
+    from minsheng.demo.generate import generate_district, labelled_corpus
     from minsheng.pii import mask_text
     from minsheng.settings import load_settings
     from models.text import load_text_models, train_text_models
@@ -57,9 +57,9 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="minsheng-bench-") as tmp:
         inputs = Path(tmp) / "inputs"
         generate_district(inputs, args.weeks, 20261125, district=s.district, taxonomy=s.taxonomy)
-        texts = [r.text for p in discover(inputs, "hotline")
-                 for r in READERS["hotline"](p, s.channels.hotline, s.district)
-                 if getattr(r, "text", None)]
+        texts = [t for p in discover(inputs, "hotline")
+                 for t in read_file("hotline", p, s.mapping("hotline"), s.district).records["text"].to_pylist()
+                 if t]
         labelled = [(mask_text(t), y) for t, y in labelled_corpus(6000, 7, s.taxonomy)]
         train_text_models(labelled, Path(tmp) / "models", userdict=s.userdict,
                           stopwords=s.stopwords, dim=s.embedder.dim)

@@ -1,4 +1,4 @@
-"""Phrase material for the demo-district generator (:mod:`minsheng.generate`).
+"""Phrase material for the demo-district generator (:mod:`minsheng.demo.generate`).
 
 Plain data, no logic. A template is a string with slots in braces:
 

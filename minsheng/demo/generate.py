@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from minsheng import _vocab as V
+from minsheng.demo import vocab as V
 from minsheng.domain import Community, District, SurveyItem, Taxonomy, week_range, week_start
 
 __all__ = ["GenerationManifest", "Spike", "generate_district", "labelled_corpus"]

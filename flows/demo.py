@@ -1,0 +1,123 @@
+"""The demo: generate the embedded demo district, then run every stage over it as one flow.
+
+Only the demo trains a model on generated text (the ``generated`` model); a district's own
+runs classify with the model it trained on its own labelled records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from flows.context import RunContext
+from flows.pipeline import (
+    checks_task,
+    ingest_flow,
+    match_task,
+    migrate_task,
+    process_task,
+    report_task,
+)
+from minsheng.channels import discover
+
+#: Registry name of the model the demo trains on generated texts.
+GENERATED_MODEL = "generated"
+#: The demo district's channels (the generator writes no wechat export).
+DEMO_CHANNELS = ("survey", "hotline", "platform", "meeting")
+
+
+@dataclass
+class DemoSummary:
+    db: Path
+    report: Path
+    records_ingested: int
+    demand_items: int
+    unmet: int
+    matched: int
+    quarantined: int
+
+
+@task(cache_policy=NO_CACHE)
+def train_demo_model_task(ctx: RunContext, force: bool = False) -> dict[str, Any]:
+    """Return the card of the model in use; when there is none, or when it is the demo's own
+    ``generated`` model and the configured embedder changed, train ``generated`` on generated
+    (masked) texts plus the review queue's corrections. A model that someone trained and chose
+    (`minsheng model train`, `model use`) is never replaced here."""
+    from minsheng.demo.generate import labelled_corpus
+    from minsheng.pii import mask_text
+    from models.datasets import merge_corrections
+    from models.registry import current
+    from models.text import train_registered
+    from warehouse.review import corrections
+
+    s = ctx.settings
+    entry = current(s.model_dir)
+    if entry is not None and not force:
+        card = entry.card
+        trained_with = (card["embedder"]["kind"], card["embedder"]["path"])
+        # a classifier only fits the embedder it was trained on: switching the embedder in
+        # config retrains, so a pretrained model replaces the default by config alone
+        if entry.name != GENERATED_MODEL or trained_with == (s.embedder.kind, s.embedder.path):
+            return card
+    # the pipeline classifies masked text, so the model learns from masked text too (and
+    # never stores a phone number in its vocabulary)
+    labelled = [(mask_text(t), y) for t, y in
+                labelled_corpus(s.classifier.train_size, s.classifier.seed, s.taxonomy)]
+    fixed: list[tuple[str, str]] = []
+    if ctx.warehouse.exists():
+        with ctx.warehouse.connect(read_only=True) as con:
+            fixed = corrections(con)
+    _, card = train_registered(
+        merge_corrections(labelled, fixed), s.model_dir, GENERATED_MODEL,
+        userdict=str(s.userdict), stopwords=str(s.stopwords), dim=s.embedder.dim,
+        unknown_threshold=s.classifier.unknown_threshold, random_state=s.classifier.seed,
+        embedder_kind=s.embedder.kind, embedder_path=s.embedder.path,
+        source={"generated": {"n": s.classifier.train_size, "seed": s.classifier.seed},
+                "corrections": len(fixed)},
+    )
+    return card
+
+
+@flow(name="minsheng-demo")
+def demo_flow(
+    out: str | None = None,
+    weeks: int | None = None,
+    seed: int | None = None,
+    db: str | None = None,
+    beam_args: list[str] | None = None,
+) -> DemoSummary:
+    """Generate the demo district, then ingest → process → match → report."""
+    from minsheng.demo.generate import generate_district
+
+    log = get_run_logger()
+    ctx = RunContext.load(db)
+    s = ctx.settings
+    inputs = Path(out) if out else s.data_dir / "demo"
+    manifest = task(cache_policy=NO_CACHE, name="generate")(generate_district)(
+        inputs, weeks or s.demo.weeks, seed if seed is not None else s.demo.seed,
+        start_week=s.demo.start_week, district=s.district, taxonomy=s.taxonomy,
+    )
+    log.info("generated %s weeks into %s", len(manifest.weeks), inputs)
+    migrate_task(ctx)
+    ingested = 0
+    quarantined = 0
+    for channel in DEMO_CHANNELS:
+        counts = ingest_flow(channel, [str(p) for p in discover(inputs, channel)], db)
+        ingested += counts["loaded"] + counts["superseded"] + counts["duplicate"]
+        quarantined += counts["quarantined"]
+    train_demo_model_task(ctx)
+    processed = process_task(ctx, beam_args)
+    log.info("text stage: %s", processed)
+    matched = match_task(ctx, str(inputs / "supply.yaml"))
+    failed = {k: v for k, v in checks_task(ctx).items() if v}
+    if failed:
+        raise RuntimeError(f"data checks failed: {failed}")
+    report = report_task(ctx, manifest.weeks[-1])
+    summary = DemoSummary(s.db, Path(report), ingested, matched["items"], matched["unmet"],
+                          matched["matched"], quarantined)
+    log.info("demo summary: %s", {k: str(v) for k, v in asdict(summary).items()})
+    return summary

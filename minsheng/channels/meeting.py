@@ -1,0 +1,148 @@
+"""Mutual-aid meeting notes (互助会): one Markdown, text or Word file per meeting, a header
+block, then the demands as a list; each list item is one record."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+
+from minsheng.channels.base import (
+    Channel,
+    ChannelBatch,
+    FeedbackRecord,
+    Item,
+    ReadContext,
+    UnreadableInput,
+)
+from minsheng.channels.decode import read_text
+from minsheng.channels.times import parse_time
+from minsheng.pii import mask_text
+
+
+def meeting_text(path: Path, encoding: str | None = None) -> str:
+    """The text of a meeting note: Markdown or plain text as is; a .docx rendered as
+    Markdown (headings as ``##``, list paragraphs as ``1.``) so that one parser serves all."""
+    if path.suffix.lower() != ".docx":
+        return read_text(path, encoding)
+    import docx  # python-docx
+
+    try:
+        document = docx.Document(str(path))
+    except Exception as exc:  # a broken zip or not a Word file
+        raise UnreadableInput(f"{path.name}: cannot open as .docx: {exc}") from exc
+    lines = []
+    for para in document.paragraphs:
+        body = para.text.strip()
+        if not body:
+            continue
+        style = (para.style.name if para.style is not None else "").lower()
+        numbered = para._p.pPr is not None and para._p.pPr.numPr is not None
+        if style.startswith(("heading", "title")):
+            lines += ["", f"## {body}", ""]
+        elif numbered or "list" in style:
+            lines.append(f"1. {body}")
+        else:
+            lines += [body, ""]
+    return "\n".join(lines) + "\n"
+
+
+def records(path: Path, ctx: ReadContext) -> Iterator[Item]:
+    """Mutual-aid meeting notes (.md, .txt, .docx): a header block, then the demands as a
+    list after a heading (or a short line) that names 诉求 or 需求. Each list item is one
+    record, keyed by the file's hash and the item's character span in the note's text."""
+    mapping = ctx.mapping
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise UnreadableInput(f"cannot read {path}: {exc.strerror}") from exc
+    text = meeting_text(path, mapping.encoding)
+    sha = hashlib.sha256(raw).hexdigest()
+    header = {}
+    for name, label in mapping.header_labels.items():
+        m = re.search(rf"^{re.escape(label)}\s*[:：]\s*(.+?)\s*$", text, re.M)
+        header[name] = m.group(1) if m else ""
+    community = ctx.community(header.get("community"))
+    if community is None:
+        yield ctx.reject("header", "unknown_community", f"unknown community {header.get('community')!r}", text[:500])
+        return
+    try:
+        day = parse_time(header.get("date", ""), mapping.time_formats)
+    except ValueError as exc:
+        yield ctx.reject("header", "bad_time", str(exc), text[:500])
+        return
+    items = demand_list_items(text)
+    if not items:
+        yield ctx.reject("body", "no_demands", "no list after a 诉求/需求 heading", text[:500])
+        return
+    # Meetings are held in the afternoon; noon keeps event time inside the meeting day.
+    received = day.replace(hour=12)
+    for n, (start, end) in enumerate(items, start=1):
+        pos = f"chars {start}-{end}"
+        item = re.sub(r"\s*\n\s*", "", text[start:end])
+        masked = mask_text(item)
+        if not masked:
+            yield ctx.reject(pos, "empty_text", "empty item", item)
+            continue
+        if bad := ctx.implausible(pos, received, masked, item):
+            yield bad
+            continue
+        extra = {
+            "file_sha256": sha, "meeting_date": day.date(), "group_name": header.get("group") or None,
+            "item_no": n, "span_start": start, "span_end": end,
+        }
+        yield FeedbackRecord("meeting", f"{sha[:16]}:{start}-{end}", received, community, masked,
+                             ctx.file, pos, extra=extra)
+
+
+def demand_list_items(text: str) -> list[tuple[int, int]]:
+    """Character spans of the list items under the first block that names 诉求/需求,
+    parsed with markdown-it (CommonMark)."""
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark").parse(text)
+    starts = [0]
+    for line in text.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    spans: list[tuple[int, int]] = []
+    in_section = False
+    depth = 0
+    for i, tok in enumerate(tokens):
+        if tok.type in ("heading_open", "paragraph_open") and depth == 0:
+            inline = tokens[i + 1].content if i + 1 < len(tokens) else ""
+            names_demands = ("诉求" in inline or "需求" in inline) and len(inline) <= 20
+            if tok.type == "heading_open" or names_demands:
+                if spans:
+                    break
+                in_section = names_demands
+        elif tok.type in ("bullet_list_open", "ordered_list_open"):
+            depth += 1
+        elif tok.type in ("bullet_list_close", "ordered_list_close"):
+            depth -= 1
+        elif tok.type == "inline" and in_section and depth == 1 and tok.map:
+            first, last = tok.map
+            first_line = tok.content.split("\n", 1)[0]
+            start = text.find(first_line, starts[first])
+            end = starts[last] if last < len(starts) else len(text)
+            while end > start and text[end - 1].isspace():
+                end -= 1
+            spans.append((start, end))
+    return spans
+
+
+def read(path: Path, ctx: ReadContext) -> ChannelBatch:
+    return CHANNEL.batch(path.name, records(path, ctx))
+
+
+CHANNEL = Channel(
+    name="meeting",
+    patterns=("meetings/*.md", "meetings/*.txt", "meetings/*.docx"),
+    read=read,
+    raw_table="raw_meeting",
+    key_column="item_key",
+    columns=(("file_sha256", pa.string()), ("meeting_date", pa.date32()), ("group_name", pa.string()),
+             ("item_no", pa.int64()), ("span_start", pa.int64()), ("span_end", pa.int64())),
+)
