@@ -11,7 +11,7 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench serve clean
 
 install: $(STAMP)
 
@@ -29,6 +29,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	MINSHENG_ENV=test $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# A local Prefect server (its own PREFECT_HOME under data/) and the scheduled deployments;
+# the UI is at http://127.0.0.1:4200. Ctrl-C stops both.
+serve: $(STAMP)
+	$(BIN)/minsheng serve --start-server
 
 # Benchmarks run on demand only; each prints its figures as ratios against a baseline.
 bench: $(STAMP)

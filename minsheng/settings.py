@@ -64,9 +64,30 @@ class IngestSettings(BaseModel):
     max_chars: int = 5000
     earliest: date = date(2000, 1, 1)
     future_tolerance_hours: int = 24
+    #: a file with a larger share of its rows quarantined fails its run (the rows still load)
+    fail_quarantine_share: float = Field(0.5, ge=0, le=1)
+    #: where `ingest-dropbox` looks for new exports, laid out as `minsheng generate` writes
+    dropbox: Path = Path("data/dropbox")
 
     def limits(self) -> IngestLimits:
         return IngestLimits(self.max_chars, self.earliest, timedelta(hours=self.future_tolerance_hours))
+
+
+class ScheduleSettings(BaseModel):
+    """When the deployments of `minsheng serve` run (the district's own clock)."""
+
+    timezone: str = "Asia/Shanghai"
+    dropbox_minutes: float = Field(15, gt=0)     # ingest-dropbox: every so many minutes
+    stream_check_minutes: float = Field(1, gt=0)  # stream: restarted within this if it died
+    nightly: str = "0 2 * * *"                    # process + match + checks (cron)
+    weekly_report: str = "0 8 * * 1"              # Monday 08:00: the ISO week that just ended
+
+
+class NotifySettings(BaseModel):
+    """Where a failed or crashed run is announced (a JSON POST); none: nowhere."""
+
+    webhook_url: str | None = None
+    timeout_seconds: float = 10.0
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -104,6 +125,8 @@ class Settings(BaseSettings):
     streaming: StreamingSettings = Field(default_factory=StreamingSettings)
     matching: MatchingSettings = Field(default_factory=MatchingSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    schedules: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
 
     @classmethod
     def settings_customise_sources(
