@@ -13,12 +13,26 @@ from rich.console import Console
 from rich.table import Table
 
 from flows.cli_model import model_app
+from flows.errors import OneLineErrors
 
 app = typer.Typer(help="minsheng 民生: needs sensing and demand matching for a sub-district.",
-                  no_args_is_help=True, add_completion=False)
+                  no_args_is_help=True, add_completion=False, cls=OneLineErrors,
+                  pretty_exceptions_enable=False)
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 app.add_typer(model_app, name="model")
+
+
+@app.callback()
+def _options(
+    config_dir: Annotated[Optional[Path], typer.Option("--config-dir", help="the district's config folder (default: MINSHENG_CONFIG_DIR, else ./configs, else the packaged demo district)")] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="show the traceback of an error")] = False,
+) -> None:
+    """minsheng 民生: needs sensing and demand matching for a sub-district."""
+    if config_dir is not None:
+        os.environ["MINSHENG_CONFIG_DIR"] = str(config_dir)
+    if debug:
+        os.environ["MINSHENG_DEBUG"] = "1"
 
 DbOpt = Annotated[Optional[Path], typer.Option("--db", help="warehouse file (default: MINSHENG_DB or data/minsheng.duckdb)")]
 
@@ -48,13 +62,14 @@ def _db_arg(db: Path | None) -> str | None:
 
 def _run(flow, *args, **kwargs):  # type: ignore[no-untyped-def]
     """Run a flow; its result, and its state's message when the run did not complete (the
-    result is then what the run still reports, such as its counts, or None)."""
+    result is then what the run still reports, such as its counts, or None). A run that
+    raised re-raises here, for the one-line error of ``flows.errors``."""
     state = flow(*args, return_state=True, **kwargs)
     result = state.result(raise_on_failure=False)
     if state.is_completed():
         return result, None
     if isinstance(result, BaseException):
-        return None, f"{type(result).__name__}: {result}".splitlines()[0]
+        raise result
     return result, state.message or f"the run ended {state.type.value}"
 
 
@@ -196,7 +211,7 @@ def match(
     s = ctx.settings
     try:
         changes = [CapacityChange.parse(spec) for spec in what_if]
-        config = load_match_config(s.config_dir / s.matching.config, s.district.community_codes)
+        config = load_match_config(s.matching_config, s.district.community_codes)
         with ctx.warehouse.reader() as (con, _):
             week = week or con.execute("select max(week) from demand_items").fetchone()[0]
             result = what_if_week(con, week, changes, config, other_label=s.taxonomy.other_code)
@@ -297,6 +312,44 @@ def check(db: DbOpt = None) -> None:
         console.print(f"{'ok  ' if n == 0 else 'FAIL'} {name} ({n})")
     if failed:
         raise typer.Exit(1)
+
+
+@app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="the district's config folder to create")],
+    force: Annotated[bool, typer.Option(help="overwrite files that exist")] = False,
+) -> None:
+    """Write a commented starter config folder for a district: district, communities and
+    their aliases and places, taxonomy, channel mappings, supply registry, matching costs."""
+    from minsheng.starter import write_starter
+
+    for path in write_starter(folder, force=force):
+        console.print(f"wrote {path}")
+    console.print(f"next: edit them, then `minsheng --config-dir {folder} validate`")
+
+
+@app.command()
+def validate(
+    supply: Annotated[Optional[Path], typer.Option(help="supply registry (default: the matching.registry setting, else supply.yaml in the folder)")] = None,
+) -> None:
+    """Check the config folder as a whole (and the model in use against its taxonomy); every
+    problem with its file and line. Exits 2 if any is an error."""
+    from minsheng.settings import load_settings, packaged_config_dir
+    from minsheng.validate import validate_folder
+    from models.registry import current
+
+    s = load_settings()
+    entry = current(s.model_dir)
+    problems = validate_folder(s.config_dir, packaged_config_dir(), registry=supply or s.matching.registry,
+                               model_labels=entry.card["labels"] if entry else None,
+                               model_ref=entry.ref if entry else "")
+    console.print(f"config folder: {s.config_dir}")
+    for p in problems:
+        (err if p.error else console).print(str(p), soft_wrap=True)
+    errors = sum(p.error for p in problems)
+    console.print(f"{errors} error(s), {len(problems) - errors} note(s)")
+    if errors:
+        raise typer.Exit(2)
 
 
 @app.command()

@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.context import RunContext
@@ -54,23 +54,32 @@ def _retry_on_io(task, task_run, state) -> bool:  # type: ignore[no-untyped-def]
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1, retry_condition_fn=_retry_on_io)
 def ingest_file_task(ctx: RunContext, channel: str, path: str) -> dict[str, Any]:
     """Read, validate and load one file; its counts and its quarantined rows by reason."""
+    from prefect.runtime import flow_run
+
     s = ctx.settings
     batch = read_file(channel, Path(path), s.mapping(channel), s.district, limits=s.ingest.limits())
     with ctx.warehouse.connect() as con:
-        counts: dict[str, Any] = load_batch(con, batch).as_dict()
+        counts: dict[str, Any] = load_batch(con, batch, run_id=f"flow-run:{flow_run.id}").as_dict()
     counts["reasons"] = dict(Counter(batch.rejected["reason"].to_pylist()))
     return counts
 
 
 def model_in_use(ctx: RunContext) -> ModelEntry:
-    """The registered model the text stage classifies with; :class:`ModelMissing` if none."""
+    """The registered model the text stage classifies with: :class:`ModelMissing` if there is
+    none, or if it predicts labels the taxonomy neither has nor maps (``label_map``)."""
     from models.registry import current
 
-    entry = current(ctx.settings.model_dir)
+    s = ctx.settings
+    entry = current(s.model_dir)
     if entry is None:
         raise ModelMissing(
-            f"no text model in use under {ctx.settings.model_dir}: train one on the district's "
+            f"no text model in use under {s.model_dir}: train one on the district's "
             "labelled records (`minsheng model train --data FILE`), or run the demo (`minsheng demo`)")
+    if bad := s.taxonomy.unmapped(list(entry.card.get("labels", []))):
+        raise ModelMissing(
+            f"the model in use ({entry.ref}) predicts labels that taxonomy.yaml neither has nor maps: "
+            f"{', '.join(bad[:5])}{' …' if len(bad) > 5 else ''}: add them to label_map "
+            f"({s.config_file('taxonomy.yaml')}), or use another model (`minsheng model use`)")
     return entry
 
 
@@ -129,14 +138,16 @@ def process_task(ctx: RunContext, argv: list[str] | None = None) -> dict[str, in
 
 @task(cache_policy=NO_CACHE)
 def match_task(ctx: RunContext, supply: str | None = None, week: str | None = None) -> dict[str, int]:
-    """Load the registry (default: the ``matching.registry`` setting), match every week (or
+    """Load the registry (default: the ``matching.registry`` setting, else supply.yaml in the config folder), match every week (or
     one), then publish the snapshot that planners' queries read while a flow writes."""
     from minsheng.matching import load_match_config
     from minsheng.supply import load_registry
 
     s = ctx.settings
-    registry = load_registry(Path(supply) if supply else s.matching.registry, s.taxonomy, s.district)
-    config = load_match_config(s.config_dir / s.matching.config, s.district.community_codes)
+    registry = load_registry(Path(supply) if supply else s.registry, s.taxonomy, s.district)
+    config = load_match_config(s.matching_config, s.district.community_codes)
+    for note in config.notes:  # once per run
+        get_run_logger().warning("%s", note)
     totals = {"items": 0, "matched": 0, "unmet": 0, "communities_over_fairness_margin": 0}
     with ctx.warehouse.connect() as con:
         weeks = [r[0] for r in con.execute("select distinct week from demand_items order by 1").fetchall()]

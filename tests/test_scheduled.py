@@ -183,10 +183,20 @@ def _wait_healthy(url: str, proc: subprocess.Popen, seconds: float = 180) -> Non
     raise TimeoutError("the Prefect server did not start")
 
 
+def _api(method: str, url: str, **kwargs):  # type: ignore[no-untyped-def]
+    """One API call, tried again while the server answers 5xx (busy on a loaded machine)."""
+    for attempt in range(20):
+        response = httpx.request(method, url, timeout=30, **kwargs)
+        if response.status_code < 500:
+            return response
+        time.sleep(0.5 * (attempt + 1))
+    return response
+
+
 def _deployment(api: str, name: str, seconds: float = 120) -> dict:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        found = httpx.post(f"{api}/deployments/filter", json={"deployments": {"name": {"any_": [name]}}}).json()
+        found = _api("POST", f"{api}/deployments/filter", json={"deployments": {"name": {"any_": [name]}}}).json()
         if found:
             return found[0]
         time.sleep(0.5)
@@ -194,10 +204,10 @@ def _deployment(api: str, name: str, seconds: float = 120) -> dict:
 
 
 def _run(api: str, deployment: dict, seconds: float = 300) -> dict:
-    run = httpx.post(f"{api}/deployments/{deployment['id']}/create_flow_run", json={}).json()
+    run = _api("POST", f"{api}/deployments/{deployment['id']}/create_flow_run", json={}).json()
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        run = httpx.get(f"{api}/flow_runs/{run['id']}").json()
+        run = _api("GET", f"{api}/flow_runs/{run['id']}").json()
         if run["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
             return run
         time.sleep(1)
@@ -242,8 +252,8 @@ def test_served_deployments_on_a_real_prefect_server(demo_district, tmp_path, ho
 
         # the schedule, read back from the server: next run Monday 08:00 Asia/Shanghai
         weekly = deployments["weekly-report"]
-        assert httpx.post(f"{api}/deployments/{weekly['id']}/schedule", json={"max_runs": 3}).status_code < 300
-        scheduled = httpx.post(f"{api}/flow_runs/filter", json={
+        assert _api("POST", f"{api}/deployments/{weekly['id']}/schedule", json={"max_runs": 3}).status_code < 300
+        scheduled = _api("POST", f"{api}/flow_runs/filter", json={
             "deployments": {"id": {"any_": [weekly["id"]]}}, "sort": "EXPECTED_START_TIME_ASC",
             "flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}}}).json()
         first = datetime.fromisoformat(scheduled[0]["expected_start_time"]).astimezone(ZoneInfo("Asia/Shanghai"))
@@ -251,15 +261,15 @@ def test_served_deployments_on_a_real_prefect_server(demo_district, tmp_path, ho
 
         # weekly-report triggered through the API: completed, with its artifacts and files
         week = demo_district["manifest"]["weeks"][-1]
-        run = httpx.post(f"{api}/deployments/{weekly['id']}/create_flow_run",
-                         json={"parameters": {"week": week}}).json()
+        run = _api("POST", f"{api}/deployments/{weekly['id']}/create_flow_run",
+                   json={"parameters": {"week": week}}).json()
         deadline = time.monotonic() + 300
         while run["state"]["type"] not in ("COMPLETED", "FAILED", "CRASHED") and time.monotonic() < deadline:
             time.sleep(1)
-            run = httpx.get(f"{api}/flow_runs/{run['id']}").json()
+            run = _api("GET", f"{api}/flow_runs/{run['id']}").json()
         assert run["state"]["type"] == "COMPLETED", run["state"]
         assert (root / "reports" / f"weekly-report-{week}.html").exists()
-        keys = {a["key"] for a in httpx.post(f"{api}/artifacts/filter", json={}).json() if a.get("key")}
+        keys = {a["key"] for a in _api("POST", f"{api}/artifacts/filter", json={}).json() if a.get("key")}
         assert any(k.startswith("weekly-report-minsheng-") for k in keys)
         assert any(k.startswith("weekly-report-files-minsheng-") for k in keys)
 
