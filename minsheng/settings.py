@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from minsheng.channels.base import IngestLimits
@@ -38,7 +38,7 @@ def packaged_config_dir() -> Path:
 def find_config_dir(explicit: str | Path | None = None) -> Path:
     """The district's config folder: ``explicit`` (or ``MINSHENG_CONFIG_DIR``), else
     ``./configs`` if there is one, else the packaged defaults."""
-    chosen = explicit or os.environ.get("MINSHENG_CONFIG_DIR")
+    chosen = explicit or os.environ.get("MINSHENG_CONFIG_DIR") or None
     if chosen:
         path = Path(chosen)
         if not path.is_dir():
@@ -153,6 +153,12 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     schedules: ScheduleSettings = Field(default_factory=ScheduleSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+
+    @field_validator("config_dir", mode="before")
+    @classmethod
+    def _found(cls, value: Any) -> Any:
+        # an empty MINSHENG_CONFIG_DIR means "not set": ./configs, else the packaged defaults
+        return find_config_dir(None) if value in ("", None) else value
 
     @classmethod
     def settings_customise_sources(

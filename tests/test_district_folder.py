@@ -5,7 +5,6 @@ the packaged defaults, and errors are one line with exit code 2."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -18,7 +17,9 @@ def cli(tmp_path, monkeypatch):
     from flows.cli import app
 
     point_settings_at(tmp_path, monkeypatch)
-    monkeypatch.delenv("MINSHENG_CONFIG_DIR", raising=False)
+    # --config-dir and --debug set these for the process: restored when the test ends
+    monkeypatch.setenv("MINSHENG_CONFIG_DIR", "")
+    monkeypatch.setenv("MINSHENG_DEBUG", "")
     runner = CliRunner()
 
     def run(*args: str):  # type: ignore[no-untyped-def]
