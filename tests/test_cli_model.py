@@ -94,7 +94,7 @@ def test_corrections_flow_into_the_next_training(home: Path) -> None:
     from models.registry import current
 
     card = current(home / "data" / "models").card
-    assert card["source"]["corrections"] == 1 and card["data"]["n_texts"] == 181
+    assert card.source.corrections == 1 and card.data.n_texts == 181
 
 
 def test_flow_keeps_a_chosen_model(home: Path) -> None:
@@ -108,8 +108,9 @@ def test_flow_keeps_a_chosen_model(home: Path) -> None:
             card = {"version": "20260101T000000Z-x", "embedder": {"kind": kind, "path": path}}
             (tmp / "card.json").write_text(json.dumps(card), encoding="utf-8")
     use(models, "district")
-    assert train_demo_model_task.fn(RunContext.load())["embedder"] == {"kind": "project", "path": None}
+    kept = train_demo_model_task.fn(RunContext.load()).embedder
+    assert (kept.kind, kept.path) == ("project", None)
     # chosen by someone, with another embedder than the configured one: still kept (the
     # pipeline reads the embedder from the model's card)
     use(models, "bge")
-    assert train_demo_model_task.fn(RunContext.load())["embedder"]["path"] == "/m/bge"
+    assert train_demo_model_task.fn(RunContext.load()).embedder.path == "/m/bge"
