@@ -156,11 +156,11 @@ class TextModels:
     def segment(self, texts: Sequence[str]) -> list[Segmented]:
         """Tokens and the top keywords of each text (an empty token list when a text has no
         words)."""
-        out = []
-        for text in texts:
-            tokens = self.segmenter.tokens(text)
-            out.append(Segmented(tokens, self.segmenter.keywords(tokens, k=KEYWORDS)))
-        return out
+        seg = self.segmenter
+        # all the cuts, then all the keywords: each pass keeps its own large table (jieba's
+        # prefix dictionary, its IDF table) in the CPU caches; alternating costs about 10 %
+        tokens = [seg.tokens(text) for text in texts]
+        return [Segmented(t, seg.keywords(t, k=KEYWORDS)) for t in tokens]
 
     def embed(self, texts: Sequence[str], tokens: Sequence[str] | None = None) -> np.ndarray:
         """Sentence embeddings, float32 of shape ``(len(texts), dim)`` with unit rows.

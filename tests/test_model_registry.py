@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from models.card import TrainingSource
 from models.datasets import merge_corrections, read_labelled, read_texts
 from models.registry import (
     current,
@@ -17,7 +18,6 @@ from models.registry import (
     staging_version,
     use,
 )
-from models.card import TrainingSource
 from models.spec import ModelSpec
 from models.text import TextModels
 from models.training import TrainConfig, train_model

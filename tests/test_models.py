@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
+from models.card import ModelCard
 from models.classify import C_GRID, DemandClassifier
 from models.embed import (
     MARKER_FILE,
@@ -31,7 +32,6 @@ from models.embed import (
     read_marker,
 )
 from models.segment import Segmenter
-from models.card import ModelCard
 from models.spec import ModelSpec
 from models.text import TextModels, TextResult
 from models.training import train_text_models
