@@ -75,7 +75,7 @@ def model_in_use(ctx: RunContext) -> ModelEntry:
         raise ModelMissing(
             f"no text model in use under {s.model_dir}: train one on the district's "
             "labelled records (`minsheng model train --data FILE`), or run the demo (`minsheng demo`)")
-    if bad := s.taxonomy.unmapped(list(entry.card.get("labels", []))):
+    if bad := s.taxonomy.unmapped(list(entry.card.labels)):
         raise ModelMissing(
             f"the model in use ({entry.ref}) predicts labels that taxonomy.yaml neither has nor maps: "
             f"{', '.join(bad[:5])}{' …' if len(bad) > 5 else ''}: add them to label_map "
