@@ -88,7 +88,8 @@ def _model_spec(ctx: RunContext) -> ModelSpec:
 
     s = ctx.settings
     # the embedder a model was trained with serves it: the spec reads it off the card
-    return ModelSpec.for_model(model_in_use(ctx).path, userdict=s.userdict, stopwords=s.stopwords)
+    return ModelSpec.for_model(model_in_use(ctx).path, userdict=s.userdict, stopwords=s.stopwords,
+                               label_map=s.taxonomy.label_map)
 
 
 def _beam_run(ctx: RunContext, argv: list[str] | None) -> BeamRun:

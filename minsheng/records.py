@@ -19,7 +19,8 @@ DEMAND_ITEM = pa.schema([
     ("text", pa.string()),           # masked
     ("tokens", pa.string()),         # space-joined jieba tokens
     ("keywords", pa.list_(pa.string())),
-    ("category", pa.string()),
+    ("category", pa.string()),      # the service category (the label, mapped by label_map)
+    ("label", pa.string()),         # what the model predicted, in its own labels
     ("confidence", pa.float64()),
     ("top3", pa.string()),           # json [[category, probability], ...]
     ("embedding", pa.list_(pa.float32())),

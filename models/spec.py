@@ -21,6 +21,8 @@ class ModelSpec:
     one on the model's card unless ``embedder_kind`` is given (a pretrained embedder lives at
     ``embedder_path``, outside the model directory). ``threads`` caps the BLAS and torch
     thread pools of the process that loads the models (0: the libraries' default).
+    ``label_map`` pairs a model's own labels with the service categories they stand for
+    (``taxonomy.yaml``'s ``label_map``): the text stage records both.
     """
 
     model_dir: str
@@ -29,15 +31,21 @@ class ModelSpec:
     embedder_kind: str | None = None
     embedder_path: str | None = None
     threads: int = 0
+    label_map: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def for_model(
-        cls, model_dir: str | Path, *, userdict: str | Path, stopwords: str | Path, threads: int = 0
+        cls, model_dir: str | Path, *, userdict: str | Path, stopwords: str | Path, threads: int = 0,
+        label_map: dict[str, str] | None = None,
     ) -> ModelSpec:
         """The spec of a trained model, its embedder written out from its card."""
         embedder = ModelCard.read(model_dir).embedder
         return cls(str(model_dir), str(userdict), str(stopwords), embedder.kind, embedder.path,
-                   threads)
+                   threads, tuple(sorted((label_map or {}).items())))
+
+    def category_of(self, label: str) -> str:
+        """The service category a model's label stands for (itself when not mapped)."""
+        return dict(self.label_map).get(label, label)
 
     @property
     def model_version(self) -> str:

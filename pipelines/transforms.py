@@ -248,7 +248,8 @@ class _ClassifyFn(_ModelFn):
         signals = self.models.signals(texts)
         return [{
             **item,
-            "category": c.category,
+            "label": c.category,
+            "category": self.spec.category_of(c.category),
             "confidence": float(c.confidence),
             "top3": json.dumps([[k, round(float(p), 4)] for k, p in c.top3], ensure_ascii=False),
             "embedding": [float(x) for x in item["embedding"]],

@@ -159,6 +159,7 @@ def test_model_steps_give_the_rows_of_analyse(toy_model):
     for item, r in zip(kept, models.analyse([i["text"] for i in kept]), strict=True):
         expected[item["item_id"]] = {
             **item, "tokens": " ".join(r.tokens), "keywords": r.keywords, "category": r.category,
+            "label": r.category,
             "confidence": r.confidence, "top3": json.dumps([[c, round(p, 4)] for c, p in r.top3],
                                                             ensure_ascii=False),
             "embedding": [float(x) for x in r.embedding], "model_version": models.version,
@@ -183,6 +184,30 @@ def test_model_steps_give_the_rows_of_analyse(toy_model):
         assert_that(dead | beam.Map(lambda d: (d["feedback_id"], d["stage"], d["reason"])),
                     equal_to([("hotline:2", "segment", "no_tokens")]), label="dead")
     assert models.version == spec.model_version and expected  # the card's version on each row
+
+
+def test_labels_are_mapped_to_categories_and_kept(toy_model):
+    """A model's own label is kept on the item; its category is what label_map maps it to."""
+    from dataclasses import replace
+
+    from models.text import TextModels
+
+    spec = _spec_for(*toy_model)
+    items = [{**_row(f"hotline:{n}", t), "item_id": f"hotline:{n}#1"} for n, t in enumerate(TEXTS)
+             if t != "，，。。"]
+    labels = {r.category for r in TextModels.load(spec).analyse([i["text"] for i in items])}
+    mapped = sorted(labels)[0]
+    spec = replace(spec, label_map=((mapped, "district_category"),))
+
+    def check(batches):
+        rows = [row for batch in batches for row in batch]
+        assert {r["label"] for r in rows} == labels
+        for r in rows:
+            assert r["category"] == ("district_category" if r["label"] == mapped else r["label"])
+
+    with _pipeline() as p:
+        out, _ = _model_steps(p, spec, [items])
+        assert_that(out, check, label="mapped")
 
 
 def test_model_steps_load_the_models_once_per_process(toy_model, tmp_path, monkeypatch):

@@ -35,17 +35,17 @@ def refresh_review_queue(con: duckdb.DuckDBPyConnection, threshold: float) -> in
         """, {"threshold": threshold})
         con.execute("""
             update review_queue as q
-            set predicted = d.category, confidence = d.confidence, top3 = d.top3,
+            set predicted = coalesce(d.label, d.category), confidence = d.confidence, top3 = d.top3,
                 model_version = d.model_version
             from demand_items as d
             where q.status = 'open' and d.item_id = q.item_id and d.content_hash = q.content_hash
               and (q.predicted, q.confidence, q.top3, q.model_version)
-                  is distinct from (d.category, d.confidence, d.top3, d.model_version)
+                  is distinct from (coalesce(d.label, d.category), d.confidence, d.top3, d.model_version)
         """)
         con.execute("""
             insert into review_queue (item_id, content_hash, text, predicted, confidence, top3,
                                       model_version, queued_at, status)
-            select d.item_id, d.content_hash, d.text, d.category, d.confidence, d.top3,
+            select d.item_id, d.content_hash, d.text, coalesce(d.label, d.category), d.confidence, d.top3,
                    d.model_version, now()::timestamp, 'open'
             from demand_items as d
             where d.confidence < $threshold and not exists (
@@ -70,7 +70,7 @@ def correct(con: duckdb.DuckDBPyConnection, item_id: str, label: str) -> None:
     con.execute("""
         insert into review_queue (item_id, content_hash, text, predicted, confidence, top3,
                                   model_version, queued_at, status, label, reviewed_at)
-        select item_id, content_hash, text, category, confidence, top3, model_version,
+        select item_id, content_hash, text, coalesce(label, category), confidence, top3, model_version,
                now()::timestamp, 'corrected', $label, now()::timestamp
         from demand_items where item_id = $item_id
         on conflict (item_id, content_hash) do update
