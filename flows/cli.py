@@ -192,14 +192,22 @@ def match(
 
 @app.command()
 def report(
-    week: Annotated[Optional[str], typer.Option(help="ISO week, e.g. 2026-W47 (default: latest)")] = None,
+    week: Annotated[Optional[str], typer.Option(help="ISO week, e.g. 2026-W47 (default: the latest complete week)")] = None,
     db: DbOpt = None,
 ) -> None:
-    """Write the weekly matching report (HTML)."""
+    """Write the weekly matching report: HTML, Word, PDF and the gap tables as Excel."""
     from flows.context import RunContext
     from flows.pipeline import report_task
 
-    console.print(report_task.fn(RunContext.load(db), week))
+    try:
+        files = report_task.fn(RunContext.load(db), week)
+    except (ValueError, FileNotFoundError) as exc:
+        err.print(f"report: {exc}")
+        raise typer.Exit(2) from None
+    for kind, path in files.paths().items():
+        console.print(f"{kind + ':':5} {path.resolve()}", highlight=False, soft_wrap=True)
+    for note in files.notes:
+        err.print(note, highlight=False, soft_wrap=True)
 
 
 @app.command()

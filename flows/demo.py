@@ -117,7 +117,9 @@ def demo_flow(
     if failed:
         raise RuntimeError(f"data checks failed: {failed}")
     report = report_task(ctx, manifest.weeks[-1])
-    summary = DemoSummary(s.db, Path(report), ingested, matched["items"], matched["unmet"],
+    for note in report.notes:
+        log.warning("report: %s", note)
+    summary = DemoSummary(s.db, report.html, ingested, matched["items"], matched["unmet"],
                           matched["matched"], quarantined)
     log.info("demo summary: %s", {k: str(v) for k, v in asdict(summary).items()})
     return summary

@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # Beam is imported only by the tasks that run it
     from models.registry import ModelEntry
     from pipelines.batch import BeamRun
     from pipelines.transforms import ModelSpec
+    from warehouse.report import ReportFiles
     from warehouse.staging import Part
 
 
@@ -199,12 +200,13 @@ def checks_task(ctx: RunContext) -> dict[str, int]:
 
 
 @task(cache_policy=NO_CACHE)
-def report_task(ctx: RunContext, week: str | None = None) -> str:
-    from warehouse.report import ReportContext, latest_week, write_report
+def report_task(ctx: RunContext, week: str | None = None) -> ReportFiles:
+    """Write the week's report (default: the latest complete week) as HTML, Word, PDF and
+    Excel; returns their paths."""
+    from warehouse.report import ReportContext, write_report
 
     s = ctx.settings
-    week = week or latest_week(ctx.warehouse)
-    return str(write_report(ctx.warehouse, ReportContext(week, s.district, s.taxonomy), s.report_dir))
+    return write_report(ctx.warehouse, ReportContext(week, s.district, s.taxonomy), s.report_dir)
 
 
 @flow(name="minsheng-process")
