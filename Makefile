@@ -11,9 +11,10 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-# System packages (Debian): Chromium prints the report's PDF and runs the browser tests; the
-# Noto CJK fonts draw Chinese in the charts' PNGs (Word) and in the PDF. Run as root.
-SYSTEM_PACKAGES := chromium fonts-noto-cjk
+# System packages (Debian), run as root: Chromium prints the report's PDF and runs the browser
+# tests; Noto CJK draws Chinese in the charts' PNGs (Word) and on screen; WenQuanYi Micro Hei
+# prints the PDF (its text layer copies and searches as the ideographs, not Kangxi radicals).
+SYSTEM_PACKAGES := chromium fonts-noto-cjk fonts-wqy-microhei
 
 .PHONY: install system-deps demo test bench clean
 

@@ -101,6 +101,9 @@ def to_svg(fig: Figure, salt: str) -> str:
     svg = buf.getvalue()
     svg = svg[svg.index("<svg"):]
     svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, count=1, flags=re.S)
+    # matplotlib names its groups figure_1, axes_1, ... in every file: one page holds several
+    svg = re.sub(r'\bid="([^"]+)"', rf'id="{salt}-\1"', svg)
+    svg = re.sub(r'(url\(#|href="#)([^)"]+)', rf"\1{salt}-\2", svg)
     return svg.replace("<svg ", f'<svg role="img" class="chart-svg" data-chart="{salt}" '
                                 'style="max-width:100%;height:auto" ', 1)
 

@@ -6,6 +6,10 @@ embedded in the PDF), the same print stylesheet — with one engine that the bro
 need anyway. WeasyPrint draws SVG through its own, narrower renderer and needs Pango;
 LibreOffice would convert the Word file (raster charts) and is ten times the install.
 
+The print stylesheet puts WenQuanYi Micro Hei first (Debian's ``fonts-wqy-microhei``): Noto
+and Source Han CJK draw some ideographs with the glyph of the matching Kangxi radical, and a
+PDF's text layer then copies and searches 目 as ⽬ (U+2F6C).
+
 Chromium is found on PATH (``chromium``, ``chromium-browser``, ``google-chrome``) unless a
 path is given. It runs with a fresh profile folder and no network of its own: the report has
 no external asset, and the flags below stop Chromium's own background connections.

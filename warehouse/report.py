@@ -187,7 +187,10 @@ def build_report(con: Any, ctx: ReportContext) -> dict[str, Any]:
         if ctx.week not in {r["week"] for r in weeks}:
             known = ", ".join(r["week"] for r in weeks[-6:]) or "none"
             raise ValueError(f"no demand items in week {ctx.week} (latest weeks with data: {known})")
-        choice = WeekChoice(ctx.week, True, "chosen")
+        clock = max(r["last_received"] for r in weeks)
+        complete = clock.date() >= _sunday(ctx.week)
+        choice = WeekChoice(ctx.week, complete, "as asked" if complete else
+                            f"data run to {clock:%Y-%m-%d %H:%M}, before {ctx.week}'s Sunday")
     week = choice.week
     names = ctx.taxonomy.names()
     communities = {c.code: c.name for c in ctx.district.communities}
