@@ -52,8 +52,16 @@ TEXTS = {
 WEEKS = tuple(week_range("2026-W40", 8))
 
 
-def build(db: Path, *, registry: Path | None, survey: bool = True, weeks: tuple[str, ...] = WEEKS,
-          last_week_items: int | None = None, last_day: int = 7, seed: int = 7) -> None:
+def build(
+    db: Path,
+    *,
+    registry: Path | None,
+    survey: bool = True,
+    weeks: tuple[str, ...] = WEEKS,
+    last_week_items: int | None = None,
+    last_day: int = 7,
+    seed: int = 7,
+) -> None:
     """Migrate ``db`` and fill it. ``registry``: where to write the supply registry, which is
     then loaded and every week matched (None: no registry, nothing matched). The last week has
     ``last_week_items`` items (default: like the others) received up to its day ``last_day``
@@ -82,17 +90,30 @@ def build(db: Path, *, registry: Path | None, survey: bool = True, weeks: tuple[
         for (community, category), k in counts.items():
             for _ in range(k):
                 days = (last_day if last else 7) - 1
-                at = monday + timedelta(days=rng.randint(0, days), hours=rng.randint(8, 20),
-                                        minutes=rng.randint(0, 59))
+                at = monday + timedelta(
+                    days=rng.randint(0, days), hours=rng.randint(8, 20), minutes=rng.randint(0, 59)
+                )
                 key = f"{week}-{n}"
                 n += 1
-                rows.append({
-                    "item_id": f"hotline:{key}#0", "feedback_id": f"hotline:{key}", "channel": "hotline",
-                    "received_at": at, "week": week, "community": community,
-                    "text": TEXTS[category], "tokens": "", "keywords": ["老人"] if category == "elderly_care" else ["小区"],
-                    "category": category, "confidence": 0.9, "top3": "[]", "content_hash": key,
-                    "model_version": "test", "processed_at": at,
-                })
+                rows.append(
+                    {
+                        "item_id": f"hotline:{key}#0",
+                        "feedback_id": f"hotline:{key}",
+                        "channel": "hotline",
+                        "received_at": at,
+                        "week": week,
+                        "community": community,
+                        "text": TEXTS[category],
+                        "tokens": "",
+                        "keywords": ["老人"] if category == "elderly_care" else ["小区"],
+                        "category": category,
+                        "confidence": 0.9,
+                        "top3": "[]",
+                        "content_hash": key,
+                        "model_version": "test",
+                        "processed_at": at,
+                    }
+                )
         if last:  # the clock of the data: one item on the last day, whatever the dice said
             rows[-1]["received_at"] = monday + timedelta(days=last_day - 1, hours=21)
     con = resource.connect(db)
@@ -105,7 +126,9 @@ def build(db: Path, *, registry: Path | None, survey: bool = True, weeks: tuple[
             _survey(con, s.district, rng)
         if registry is not None:
             registry.write_text(REGISTRY, encoding="utf-8")
-            load_supply(con, load_registry(registry, s.taxonomy, s.district), s.district, list(weeks))
+            load_supply(
+                con, load_registry(registry, s.taxonomy, s.district), s.district, list(weeks)
+            )
             config = load_match_config(s.config_dir / "matching.yaml", s.district.community_codes)
             for week in weeks:
                 match_week(con, week, config)
@@ -116,9 +139,14 @@ def build(db: Path, *, registry: Path | None, survey: bool = True, weeks: tuple[
 def _survey(con, district, rng: random.Random) -> None:
     for r in range(40):
         rid = f"R{r:03d}"
-        con.execute("insert into raw_survey values (?, timestamp '2026-10-01 10:00', '户籍居民', 'C01', "
-                    "null, ?, 'survey.csv', ?, now()::timestamp)", [rid, rid, f"row {r + 2}"])
+        con.execute(
+            "insert into raw_survey values (?, timestamp '2026-10-01 10:00', '户籍居民', 'C01', "
+            "null, ?, 'survey.csv', ?, now()::timestamp)",
+            [rid, rid, f"row {r + 2}"],
+        )
         for item in district.survey.items:
             polarity = rng.choice([1, 1, 1, 0, -1])
-            con.execute("insert into survey_answers values (?, ?, ?, ?, ?)",
-                        [rid, item.code, item.name, item.options[1 - polarity], polarity])
+            con.execute(
+                "insert into survey_answers values (?, ?, ?, ?, ?)",
+                [rid, item.code, item.name, item.options[1 - polarity], polarity],
+            )

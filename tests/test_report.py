@@ -15,7 +15,9 @@ from tests.report_warehouse import WEEKS, build
 LAST = WEEKS[-1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(
-    CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium, or `make system-deps`)")
+    CHROMIUM is None,
+    reason="Chromium is not installed (apt-get install chromium, or `make system-deps`)",
+)
 
 HOT_SQL = """
 select title, place, items, residents, heat, trend, status, examples
@@ -26,7 +28,9 @@ from hot_issue_rows where week = $week order by heat desc
 def _ctx(settings, week=None):
     from warehouse.report import ReportContext
 
-    return ReportContext(week, settings.district, settings.taxonomy, generated_at=datetime(2026, 11, 23, 8))
+    return ReportContext(
+        week, settings.district, settings.taxonomy, generated_at=datetime(2026, 11, 23, 8)
+    )
 
 
 def _data(db, settings, week=None):
@@ -69,8 +73,10 @@ def _week(week, items, last):
 def test_the_default_week_is_the_latest_whose_sunday_the_data_reached():
     from warehouse.report import choose_week
 
-    weeks = [_week("2026-W46", 900, datetime(2026, 11, 15, 22)),
-             _week("2026-W47", 300, datetime(2026, 11, 18, 10))]  # stops on W47's Wednesday
+    weeks = [
+        _week("2026-W46", 900, datetime(2026, 11, 15, 22)),
+        _week("2026-W47", 300, datetime(2026, 11, 18, 10)),
+    ]  # stops on W47's Wednesday
     assert choose_week(weeks).week == "2026-W46"
     assert choose_week(weeks).complete
     weeks[1]["last_received"] = datetime(2026, 11, 22, 9)  # W47's Sunday morning
@@ -113,7 +119,9 @@ def test_a_thin_last_week_says_so_in_the_report(tmp_path, settings):
 # ---------------------------------------------------------------- what is left out
 
 
-def test_a_bare_warehouse_reports_the_last_complete_week_and_leaves_out_what_it_lacks(bare, settings):
+def test_a_bare_warehouse_reports_the_last_complete_week_and_leaves_out_what_it_lacks(
+    bare, settings
+):
     data = _data(bare, settings)
     assert data["week"] == WEEKS[-2]
     assert data["notes"] == []
@@ -167,18 +175,27 @@ def hot_stage(monkeypatch, full):
 
     con = duckdb.connect(str(full["db"]))
     try:
-        con.execute("create or replace table hot_issue_rows (week varchar, title varchar, place varchar, "
-                    "items integer, residents integer, heat double, trend integer[], status varchar, "
-                    "examples varchar[])")
-        con.execute("insert into hot_issue_rows values "
-                    f"('{LAST}', '响水社区日间照料排队', '响水社区', 17, 15, 8.2, [2, 3, 3, 5, 17], '上升 rising', "
-                    "['老人日间照料排不上，电话13812345678', '日间照料名额太少']), "
-                    f"('{LAST}', '丹龙社区电梯故障', '丹龙社区', 6, 5, 3.1, [0, 0, 6], '新出现 new', ['电梯坏了'])")
+        con.execute(
+            "create or replace table hot_issue_rows (week varchar, title varchar, place varchar, "
+            "items integer, residents integer, heat double, trend integer[], status varchar, "
+            "examples varchar[])"
+        )
+        con.execute(
+            "insert into hot_issue_rows values "
+            f"('{LAST}', '响水社区日间照料排队', '响水社区', 17, 15, 8.2, [2, 3, 3, 5, 17], '上升 rising', "
+            "['老人日间照料排不上，电话13812345678', '日间照料名额太少']), "
+            f"('{LAST}', '丹龙社区电梯故障', '丹龙社区', 6, 5, 3.1, [0, 0, 6], '新出现 new', ['电梯坏了'])"
+        )
     finally:
         con.close()
     real = report.read_sql
-    monkeypatch.setattr(report, "read_sql",
-                        lambda kind, name: HOT_SQL if (kind, name) == ("queries", "hot_issues") else real(kind, name))
+    monkeypatch.setattr(
+        report,
+        "read_sql",
+        lambda kind, name: (
+            HOT_SQL if (kind, name) == ("queries", "hot_issues") else real(kind, name)
+        ),
+    )
     yield
 
 
@@ -206,8 +223,9 @@ def test_a_hot_issue_stage_that_has_not_run_is_left_out_with_one_line(monkeypatc
     from warehouse import report
 
     real = report.read_sql
-    monkeypatch.setattr(report, "read_sql",
-                        lambda kind, name: HOT_SQL if name == "hot_issues" else real(kind, name))
+    monkeypatch.setattr(
+        report, "read_sql", lambda kind, name: HOT_SQL if name == "hot_issues" else real(kind, name)
+    )
     data = _data(bare, settings)
     assert data["hot_issues"] is None
     assert any("hot-issue stage has not run" in o for o in data["omitted"])
@@ -232,20 +250,33 @@ def test_the_word_file_has_headings_tables_and_the_charts(full):
     doc = docx.Document(str(full["files"].docx))
     headings = [p.text for p in doc.paragraphs if p.style.name.startswith(("Heading", "Title"))]
     assert headings[0] == "南坪街道 公共服务供需匹配周报"
-    for h in ("主要需求 Top demands", "供需缺口 Gaps by community × category", "服务利用率 Provider utilisation",
-              "满意度调查 Satisfaction survey", "数据质量 Data quality (quarantine)"):
+    for h in (
+        "主要需求 Top demands",
+        "供需缺口 Gaps by community × category",
+        "服务利用率 Provider utilisation",
+        "满意度调查 Satisfaction survey",
+        "数据质量 Data quality (quarantine)",
+    ):
         assert h in headings
     assert len(doc.inline_shapes) == 3  # demand trend, heat map, utilisation
     images = [r for r in doc.part.rels.values() if "image" in r.reltype]
     assert all(r.target_part.blob[:8] == b"\x89PNG\r\n\x1a\n" for r in images)
-    gaps = next(t for t in doc.tables if t.rows[0].cells[0].text == "社区 community"
-                and t.rows[0].cells[-1].text == "未满足比例 share")
+    gaps = next(
+        t
+        for t in doc.tables
+        if t.rows[0].cells[0].text == "社区 community"
+        and t.rows[0].cells[-1].text == "未满足比例 share"
+    )
     data = full["data"]
     assert len(gaps.rows) == 1 + len(data["gaps"])
     first = data["gaps"][0]
     assert gaps.rows[1].cells[5].text == str(first["unmet"])
-    assert doc.styles["Normal"].element.rPr.rFonts.get(
-        "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}eastAsia") == "Microsoft YaHei"
+    assert (
+        doc.styles["Normal"].element.rPr.rFonts.get(
+            "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}eastAsia"
+        )
+        == "Microsoft YaHei"
+    )
 
 
 def test_the_excel_file_has_a_sheet_per_table_with_numbers_as_numbers(full):
@@ -281,20 +312,29 @@ def test_the_pdf_shows_the_chinese_text_and_the_charts(full):
     assert "养老服务" in text and "需求条目" in text
     # copied text is the ideographs themselves, not look-alike Kangxi radicals (⽬ for 目)
     assert [c for c in text if 0x2E80 <= ord(c) <= 0x2FDF] == []
-    fonts = {str(o.get("/BaseFont")) for page in reader.pages
-             for f in (page["/Resources"].get("/Font") or {}).values() for o in [f.get_object()]}
+    fonts = {
+        str(o.get("/BaseFont"))
+        for page in reader.pages
+        for f in (page["/Resources"].get("/Font") or {}).values()
+        for o in [f.get_object()]
+    }
     assert any("WenQuanYi" in f or "CJK" in f for f in fonts), fonts  # embedded, not the reader's
 
 
-def test_without_a_pdf_engine_the_other_forms_are_written_and_one_line_says_why(bare, settings, tmp_path):
+def test_without_a_pdf_engine_the_other_forms_are_written_and_one_line_says_why(
+    bare, settings, tmp_path
+):
     from warehouse.report import write_report
     from warehouse.resource import Warehouse
 
-    files = write_report(Warehouse(bare), _ctx(settings), tmp_path, chromium="/nonexistent/chromium")
+    files = write_report(
+        Warehouse(bare), _ctx(settings), tmp_path, chromium="/nonexistent/chromium"
+    )
     assert files.pdf is None
     assert [n for n in files.notes if n.startswith("PDF not written")] == [
         "PDF not written: no Chromium found (/nonexistent/chromium): install Debian's chromium "
-        "(apt-get install chromium)"]
+        "(apt-get install chromium)"
+    ]
     assert files.html.exists() and files.docx.exists() and files.xlsx.exists()
     assert set(files.paths()) == {"html", "docx", "xlsx"}
 
@@ -311,8 +351,15 @@ def test_the_html_renders_in_chromium_with_every_chart_visible(full, tmp_path):
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"])
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -348,7 +395,11 @@ def test_the_report_command_prints_every_form(full, monkeypatch, tmp_path):
     monkeypatch.setenv("MINSHENG_REPORT_DIR", str(tmp_path / "out"))
     result = CliRunner().invoke(app, ["report", "--db", str(full["db"]), "--week", WEEKS[-2]])
     assert result.exit_code == 0, result.output
-    printed = dict(line.split(maxsplit=1) for line in result.stdout.splitlines() if line[:5].rstrip().endswith(":"))
+    printed = dict(
+        line.split(maxsplit=1)
+        for line in result.stdout.splitlines()
+        if line[:5].rstrip().endswith(":")
+    )
     expected = {"html:", "docx:", "xlsx:"} | ({"pdf:"} if CHROMIUM else set())
     assert set(printed) == expected
     for kind, path in printed.items():

@@ -27,18 +27,42 @@ from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 
 #: Families asked for in SVG, in order: what a reader in China or elsewhere is likely to have.
-READER_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei",
-                "WenQuanYi Micro Hei", "Hiragino Sans GB", "SimHei", "Noto Sans SC")
+READER_FONTS = (
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "PingFang SC",
+    "Microsoft YaHei",
+    "WenQuanYi Micro Hei",
+    "Hiragino Sans GB",
+    "SimHei",
+    "Noto Sans SC",
+)
 #: Families that draw Chinese, looked for on this machine for PNG output.
-_CJK_CANDIDATES = READER_FONTS + ("Noto Serif CJK SC", "Source Han Serif SC", "WenQuanYi Zen Hei",
-                                  "Droid Sans Fallback", "AR PL UMing CN", "AR PL UKai CN",
-                                  "Noto Sans CJK JP", "Noto Sans CJK TC")
+_CJK_CANDIDATES = READER_FONTS + (
+    "Noto Serif CJK SC",
+    "Source Han Serif SC",
+    "WenQuanYi Zen Hei",
+    "Droid Sans Fallback",
+    "AR PL UMing CN",
+    "AR PL UKai CN",
+    "Noto Sans CJK JP",
+    "Noto Sans CJK TC",
+)
 
 #: The utilisation chart shows at most this many services, busiest first.
 MAX_SERVICES = 30
 
-_PALETTE = ("#c0392b", "#2e86c1", "#27ae60", "#8e44ad", "#f39c12", "#16a085", "#d35400",
-            "#2c3e50", "#7f8c8d")
+_PALETTE = (
+    "#c0392b",
+    "#2e86c1",
+    "#27ae60",
+    "#8e44ad",
+    "#f39c12",
+    "#16a085",
+    "#d35400",
+    "#2c3e50",
+    "#7f8c8d",
+)
 _HEAT = LinearSegmentedColormap.from_list("unmet", ["#fdf2e9", "#f5b041", "#c0392b", "#641e16"])
 
 
@@ -99,13 +123,17 @@ def to_svg(fig: Figure, salt: str) -> str:
     with _context(), matplotlib.rc_context({"svg.hashsalt": f"minsheng-{salt}"}):
         fig.savefig(buf, format="svg", metadata={"Date": None})
     svg = buf.getvalue()
-    svg = svg[svg.index("<svg"):]
-    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, count=1, flags=re.S)
+    svg = svg[svg.index("<svg") :]
+    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, count=1, flags=re.DOTALL)
     # matplotlib names its groups figure_1, axes_1, ... in every file: one page holds several
     svg = re.sub(r'\bid="([^"]+)"', rf'id="{salt}-\1"', svg)
     svg = re.sub(r'(url\(#|href="#)([^)"]+)', rf"\1{salt}-\2", svg)
-    return svg.replace("<svg ", f'<svg role="img" class="chart-svg" data-chart="{salt}" '
-                                'style="max-width:100%;height:auto" ', 1)
+    return svg.replace(
+        "<svg ",
+        f'<svg role="img" class="chart-svg" data-chart="{salt}" '
+        'style="max-width:100%;height:auto" ',
+        1,
+    )
 
 
 def to_png(fig: Figure, dpi: int = 150) -> bytes:
@@ -128,8 +156,12 @@ def _short_week(week: str) -> str:
     return week.split("-")[-1] if "-W" in week else week
 
 
-def demand_trend(rows: Sequence[Mapping[str, Any]], names: Mapping[str, str],
-                 report_week: str | None = None, columns: int = 5) -> Figure:
+def demand_trend(
+    rows: Sequence[Mapping[str, Any]],
+    names: Mapping[str, str],
+    report_week: str | None = None,
+    columns: int = 5,
+) -> Figure:
     """Small multiples: one panel of weekly demand items per category, largest first, the
     report's week in red. ``rows``: ``{week, category, demand}``. Each panel has its own
     scale (its title gives the week's count and the change from the week before), so that
@@ -156,21 +188,32 @@ def demand_trend(rows: Sequence[Mapping[str, Any]], names: Mapping[str, str],
             ax.bar(x, values, color=colours, width=0.75, linewidth=0)
             change = values[last] - values[last - 1] if last > 0 else None
             delta = "" if change is None else f" ({change:+d})"
-            ax.set_title(f"{names.get(ranked[k], ranked[k])} {values[last]}{delta}",
-                         fontsize=8, fontweight="bold", loc="left")
+            ax.set_title(
+                f"{names.get(ranked[k], ranked[k])} {values[last]}{delta}",
+                fontsize=8,
+                fontweight="bold",
+                loc="left",
+            )
             ax.tick_params(labelsize=6, length=2)
             ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(3, integer=True))
-            ax.set_xticks([0, len(weeks) - 1] if len(weeks) > 1 else x,
-                          [_short_week(weeks[0]), _short_week(weeks[-1])] if len(weeks) > 1
-                          else [_short_week(w) for w in weeks])
+            ax.set_xticks(
+                [0, len(weeks) - 1] if len(weeks) > 1 else x,
+                [_short_week(weeks[0]), _short_week(weeks[-1])]
+                if len(weeks) > 1
+                else [_short_week(w) for w in weeks],
+            )
         span = f", {_short_week(weeks[0])}–{_short_week(weeks[-1])}" if weeks else ""
-        fig.suptitle(f"各类需求周趋势 Demand items by category per week{span}",
-                     fontsize=11, fontweight="bold")
+        fig.suptitle(
+            f"各类需求周趋势 Demand items by category per week{span}",
+            fontsize=11,
+            fontweight="bold",
+        )
     return fig
 
 
-def unmet_heatmap(cells: Sequence[Mapping[str, Any]], communities: Mapping[str, str],
-                  names: Mapping[str, str]) -> Figure:
+def unmet_heatmap(
+    cells: Sequence[Mapping[str, Any]], communities: Mapping[str, str], names: Mapping[str, str]
+) -> Figure:
     """Community × category heat map of the unmet share. ``cells``: ``{community, category,
     demand, unmet}``; a cell without demand stays blank. Each cell is labelled with its
     percentage, and the axes are ordered by unmet items, largest first."""
@@ -185,11 +228,15 @@ def unmet_heatmap(cells: Sequence[Mapping[str, Any]], communities: Mapping[str, 
         by_cat[c["category"]] = by_cat.get(c["category"], 0) + int(c["unmet"])
     rows = sorted(by_comm, key=lambda k: (-by_comm[k], k))
     cols = sorted(by_cat, key=lambda k: (-by_cat[k], k))
-    matrix = [[(grid[(r, c)][0] / grid[(r, c)][1]) if (r, c) in grid else math.nan for c in cols]
-              for r in rows]
+    matrix = [
+        [(grid[(r, c)][0] / grid[(r, c)][1]) if (r, c) in grid else math.nan for c in cols]
+        for r in rows
+    ]
     with _context():
-        fig = Figure(figsize=(max(5.0, 1.9 + 0.42 * len(cols)), max(2.4, 1.5 + 0.3 * len(rows))),
-                     layout="constrained")
+        fig = Figure(
+            figsize=(max(5.0, 1.9 + 0.42 * len(cols)), max(2.4, 1.5 + 0.3 * len(rows))),
+            layout="constrained",
+        )
         ax = fig.subplots()
         ax.set_facecolor("#e5e7e9")  # a cell without demand shows the grey behind it
         image = ax.imshow(matrix or [[math.nan]], cmap=_HEAT, vmin=0.0, vmax=1.0, aspect="auto")
@@ -197,12 +244,26 @@ def unmet_heatmap(cells: Sequence[Mapping[str, Any]], communities: Mapping[str, 
             for j, c in enumerate(cols):
                 if (r, c) in grid:
                     share = matrix[i][j]
-                    ax.text(j, i, f"{100 * share:.0f}", ha="center", va="center", fontsize=6.5,
-                            color="white" if share >= 0.6 else "#222")
-        ax.set_xticks(range(len(cols)), [names.get(c, c) for c in cols], rotation=55,
-                      ha="right", rotation_mode="anchor")
-        ax.set_yticks(range(len(rows)), [f"{communities.get(r, r)} {r}" if r in communities else r
-                                         for r in rows])
+                    ax.text(
+                        j,
+                        i,
+                        f"{100 * share:.0f}",
+                        ha="center",
+                        va="center",
+                        fontsize=6.5,
+                        color="white" if share >= 0.6 else "#222",
+                    )
+        ax.set_xticks(
+            range(len(cols)),
+            [names.get(c, c) for c in cols],
+            rotation=55,
+            ha="right",
+            rotation_mode="anchor",
+        )
+        ax.set_yticks(
+            range(len(rows)),
+            [f"{communities.get(r, r)} {r}" if r in communities else r for r in rows],
+        )
         ax.tick_params(length=0)
         for side in ("left", "bottom"):
             ax.spines[side].set_visible(False)
@@ -241,9 +302,14 @@ def utilisation(rows: Sequence[Mapping[str, Any]], limit: int = MAX_SERVICES) ->
                 ax.axhline(yi, color="#bbb", linewidth=0.6, linestyle=":")
                 continue
             labels.append(_clip(_service_label(r["provider_name"], r["service_name"]), 30))
-            ax.annotate(f"{100 * float(r['utilization']):.0f}%  {r['matched']}/{r['capacity']}",
-                        (float(r["utilization"]), yi), va="center", fontsize=6.5,
-                        xytext=(3, 0), textcoords="offset points")
+            ax.annotate(
+                f"{100 * float(r['utilization']):.0f}%  {r['matched']}/{r['capacity']}",
+                (float(r["utilization"]), yi),
+                va="center",
+                fontsize=6.5,
+                xytext=(3, 0),
+                textcoords="offset points",
+            )
         ax.set_yticks(y, labels)
         ax.invert_yaxis()
         ax.axvline(1.0, color="#555", linewidth=0.8, linestyle="--")
@@ -251,15 +317,22 @@ def utilisation(rows: Sequence[Mapping[str, Any]], limit: int = MAX_SERVICES) ->
         ax.xaxis.set_major_formatter(lambda v, _: f"{100 * v:.0f}%")
         ax.set_xlabel("利用率 utilisation (matched / capacity)")
         full = sum(v >= 0.95 for v in (float(r["utilization"]) for r in usable))
-        which = (f"the {limit // 2} busiest and {limit // 2} least used of {len(usable)} services"
-                 if gap else f"{len(usable)} services")
-        fig.suptitle(f"服务利用率 Provider utilisation: {which}, {full} at 95% or more",
-                     fontsize=10, fontweight="bold")
+        which = (
+            f"the {limit // 2} busiest and {limit // 2} least used of {len(usable)} services"
+            if gap
+            else f"{len(usable)} services"
+        )
+        fig.suptitle(
+            f"服务利用率 Provider utilisation: {which}, {full} at 95% or more",
+            fontsize=10,
+            fontweight="bold",
+        )
     return fig
 
 
-def hot_issue_trends(issues: Sequence[Mapping[str, Any]], weeks: Sequence[str],
-                     top: int = 6) -> Figure:
+def hot_issue_trends(
+    issues: Sequence[Mapping[str, Any]], weeks: Sequence[str], top: int = 6
+) -> Figure:
     """Weekly items of the hottest issues. ``issues``: ``{title, trend}`` with ``trend`` one
     count per week, oldest first, ending at the report's week; ``weeks`` names the last
     weeks (as many as the longest trend)."""
@@ -274,8 +347,15 @@ def hot_issue_trends(issues: Sequence[Mapping[str, Any]], weeks: Sequence[str],
             trend = [int(v) for v in issue["trend"]]
             x = list(range(span - len(trend), span))
             colour = _PALETTE[i % len(_PALETTE)]
-            ax.plot(x, trend, marker="o", markersize=3, linewidth=1.6, color=colour,
-                    label=_clip(str(issue["title"]), 18))
+            ax.plot(
+                x,
+                trend,
+                marker="o",
+                markersize=3,
+                linewidth=1.6,
+                color=colour,
+                label=_clip(str(issue["title"]), 18),
+            )
         ax.set_xticks(range(span), labels)
         ax.set_ylabel("条目 items")
         ax.set_ylim(bottom=0)
@@ -299,7 +379,11 @@ def sparkline(values: Sequence[int | float]) -> Figure:
 
 def _service_label(provider: str, service: str) -> str:
     """A mutual-aid group's service is often named after the group: say it once."""
-    return service if service.startswith(provider) or provider in service else f"{provider} · {service}"
+    return (
+        service
+        if service.startswith(provider) or provider in service
+        else f"{provider} · {service}"
+    )
 
 
 def _clip(text: str, n: int) -> str:
@@ -311,15 +395,33 @@ def report_charts(data: Mapping[str, Any]) -> list[RenderedChart]:
     names, communities = data["names"], data["communities"]
     out = []
     if data.get("trend"):
-        out.append(render("demand-trend", "各类需求周趋势 Demand by category",
-                          demand_trend(data["trend"], names, data["week"])))
+        out.append(
+            render(
+                "demand-trend",
+                "各类需求周趋势 Demand by category",
+                demand_trend(data["trend"], names, data["week"]),
+            )
+        )
     if data.get("heat"):
-        out.append(render("unmet-heatmap", "未满足比例 Unmet share",
-                          unmet_heatmap(data["heat"], communities, names)))
+        out.append(
+            render(
+                "unmet-heatmap",
+                "未满足比例 Unmet share",
+                unmet_heatmap(data["heat"], communities, names),
+            )
+        )
     if data.get("utilization") and any(u["utilization"] is not None for u in data["utilization"]):
-        out.append(render("utilisation", "服务利用率 Provider utilisation",
-                          utilisation(data["utilization"])))
+        out.append(
+            render(
+                "utilisation", "服务利用率 Provider utilisation", utilisation(data["utilization"])
+            )
+        )
     if data.get("hot_issues"):
-        out.append(render("hot-issues", "热点问题走势 Hot issues",
-                          hot_issue_trends(data["hot_issues"], data["trend_weeks"])))
+        out.append(
+            render(
+                "hot-issues",
+                "热点问题走势 Hot issues",
+                hot_issue_trends(data["hot_issues"], data["trend_weeks"]),
+            )
+        )
     return out

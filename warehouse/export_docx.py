@@ -61,8 +61,12 @@ def _fmt(value: Any, kind: str | None) -> str:
     return str(value)
 
 
-def _table(doc: Any, headers: Sequence[str], rows: Sequence[Sequence[Any]],
-           kinds: Sequence[str | None] | None = None) -> None:
+def _table(
+    doc: Any,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    kinds: Sequence[str | None] | None = None,
+) -> None:
     """A table; ``kinds`` per column: None (text), "n" (number, right-aligned), "pct" (a share
     shown as a percentage), "pct1" (a percentage with one decimal)."""
     kinds = list(kinds or [None] * len(headers))
@@ -105,7 +109,9 @@ def write_docx(data: Mapping[str, Any], charts: Sequence[RenderedChart], path: P
         section.left_margin = section.right_margin = Cm(2)
         section.top_margin = section.bottom_margin = Cm(1.8)
     doc.add_heading(f"{data['district']} 公共服务供需匹配周报", level=0)
-    sub = doc.add_paragraph(f"Weekly matching report · ISO week {data['week']} · generated {data['generated_at']}")
+    sub = doc.add_paragraph(
+        f"Weekly matching report · ISO week {data['week']} · generated {data['generated_at']}"
+    )
     sub.runs[0].font.color.rgb = RGBColor(0x66, 0x66, 0x66)
 
     doc.add_heading("本周概况 Summary", level=1)
@@ -114,11 +120,17 @@ def write_docx(data: Mapping[str, Any], charts: Sequence[RenderedChart], path: P
     t = data["totals"]
     line = f"需求条目 demand items: {t['items']}"
     if data["has_matching"]:
-        line += (f" · 已匹配 matched: {t['matched']} · 未满足 unmet: {t['unmet']} "
-                 f"({100 * t['unmet_share']:.1f}%)")
+        line += (
+            f" · 已匹配 matched: {t['matched']} · 未满足 unmet: {t['unmet']} "
+            f"({100 * t['unmet_share']:.1f}%)"
+        )
     doc.add_paragraph(line)
-    _table(doc, ["渠道 channel", "记录 records", "需求条目 items"],
-           [(c["channel"], c["records"], c["demand_items"]) for c in data["channels"]], [None, "n", "n"])
+    _table(
+        doc,
+        ["渠道 channel", "记录 records", "需求条目 items"],
+        [(c["channel"], c["records"], c["demand_items"]) for c in data["channels"]],
+        [None, "n", "n"],
+    )
     if data["omitted"]:
         doc.add_paragraph("本期未包含 Not in this report").runs[0].bold = True
         for o in data["omitted"]:
@@ -127,67 +139,206 @@ def write_docx(data: Mapping[str, Any], charts: Sequence[RenderedChart], path: P
     doc.add_heading("主要需求 Top demands", level=1)
     _chart(doc, chart.get("demand-trend"))
     matched_cols = data["has_matching"]
-    _table(doc, ["类别 category", "需求 demand", "上周 previous",
-                 *(["已匹配 matched", "未满足 unmet"] if matched_cols else []), "关键词 keywords"],
-           [(c["name"], c["demand"], c["previous_demand"],
-             *((c["matched"], c["unmet"]) if matched_cols else ()), c["keywords"])
-            for c in data["categories"]],
-           [None, "n", "n", *(["n", "n"] if matched_cols else []), None])
+    _table(
+        doc,
+        [
+            "类别 category",
+            "需求 demand",
+            "上周 previous",
+            *(["已匹配 matched", "未满足 unmet"] if matched_cols else []),
+            "关键词 keywords",
+        ],
+        [
+            (
+                c["name"],
+                c["demand"],
+                c["previous_demand"],
+                *((c["matched"], c["unmet"]) if matched_cols else ()),
+                c["keywords"],
+            )
+            for c in data["categories"]
+        ],
+        [None, "n", "n", *(["n", "n"] if matched_cols else []), None],
+    )
 
     if data.get("hot_issues"):
         doc.add_heading("热点问题 Hot issues", level=1)
         _chart(doc, chart.get("hot-issues"))
-        _table(doc, ["问题 issue", "地点 place", "条目 items", "居民 residents", "热度 heat", "走势 trend", "状态 status"],
-               [(h["title"] + "".join(f"\n“{e}”" for e in h["examples"]), h["place"], h["items"],
-                 h["residents"], round(h["heat"], 1), "→".join(map(str, h["trend"])), h["status"])
-                for h in data["hot_issues"]],
-               [None, None, "n", "n", "n", None, None])
+        _table(
+            doc,
+            [
+                "问题 issue",
+                "地点 place",
+                "条目 items",
+                "居民 residents",
+                "热度 heat",
+                "走势 trend",
+                "状态 status",
+            ],
+            [
+                (
+                    h["title"] + "".join(f"\n“{e}”" for e in h["examples"]),
+                    h["place"],
+                    h["items"],
+                    h["residents"],
+                    round(h["heat"], 1),
+                    "→".join(map(str, h["trend"])),
+                    h["status"],
+                )
+                for h in data["hot_issues"]
+            ],
+            [None, None, "n", "n", "n", None, None],
+        )
 
     if data["has_matching"]:
         doc.add_heading("供需缺口 Gaps by community × category", level=1)
         _chart(doc, chart.get("unmet-heatmap"), "每格为未满足条目占需求的百分比；空白格本周无需求")
-        _table(doc, ["社区 community", "类别 category", "需求 demand", "名义供给 capacity", "已匹配 matched",
-                     "未满足 unmet", "未满足比例 share"],
-               [(f"{comms.get(g['community'], '')} {g['community']}".strip(), names.get(g["category"], g["category"]),
-                 g["demand"], g["capacity"], g["matched"], g["unmet"], g["unmet_share"]) for g in data["gaps"]],
-               [None, None, "n", "n", "n", "n", "pct"])
+        _table(
+            doc,
+            [
+                "社区 community",
+                "类别 category",
+                "需求 demand",
+                "名义供给 capacity",
+                "已匹配 matched",
+                "未满足 unmet",
+                "未满足比例 share",
+            ],
+            [
+                (
+                    f"{comms.get(g['community'], '')} {g['community']}".strip(),
+                    names.get(g["category"], g["category"]),
+                    g["demand"],
+                    g["capacity"],
+                    g["matched"],
+                    g["unmet"],
+                    g["unmet_share"],
+                )
+                for g in data["gaps"]
+            ],
+            [None, None, "n", "n", "n", "n", "pct"],
+        )
         doc.add_heading("未满足原因 Why needs went unmet", level=1)
-        _table(doc, ["原因 reason", "类别 category", "条目 items"],
-               [(r["reason"], names.get(r["category"], r["category"]), r["items"]) for r in data["unmet_reasons"]],
-               [None, None, "n"])
+        _table(
+            doc,
+            ["原因 reason", "类别 category", "条目 items"],
+            [
+                (r["reason"], names.get(r["category"], r["category"]), r["items"])
+                for r in data["unmet_reasons"]
+            ],
+            [None, None, "n"],
+        )
 
     if data["utilization"]:
         doc.add_heading("服务利用率 Provider utilisation", level=1)
         _chart(doc, chart.get("utilisation"))
-        _table(doc, ["提供方 provider", "服务 service", "容量 capacity", "已匹配 matched", "利用率 utilisation"],
-               [(u["provider_name"], u["service_name"], u["capacity"], u["matched"], u["utilization"])
-                for u in data["utilization"]], [None, None, "n", "n", "pct"])
+        _table(
+            doc,
+            [
+                "提供方 provider",
+                "服务 service",
+                "容量 capacity",
+                "已匹配 matched",
+                "利用率 utilisation",
+            ],
+            [
+                (
+                    u["provider_name"],
+                    u["service_name"],
+                    u["capacity"],
+                    u["matched"],
+                    u["utilization"],
+                )
+                for u in data["utilization"]
+            ],
+            [None, None, "n", "n", "pct"],
+        )
 
     if data["has_registry"] and data["has_matching"]:
         doc.add_heading("哪里增加供给最有效 Where one more unit of capacity helps most", level=1)
         if data["capacity_value"]:
-            _table(doc, ["#", "提供方 provider", "服务 service", "容量 capacity", "+1 的价值 value", "等待 waiting", "主要受益 helps"],
-                   [(c["rank"], c["provider_name"], c["service_name"], f"{c['capacity']} {c['unit']}",
-                     c["value_per_unit"], c["waiting"],
-                     f"{comms.get(c['helps_community'], c['helps_community'] or '')} "
-                     f"{names.get(c['helps_category'], c['helps_category'] or '')}".strip())
-                    for c in data["capacity_value"]], ["n", None, None, "n", "n", "n", None])
+            _table(
+                doc,
+                [
+                    "#",
+                    "提供方 provider",
+                    "服务 service",
+                    "容量 capacity",
+                    "+1 的价值 value",
+                    "等待 waiting",
+                    "主要受益 helps",
+                ],
+                [
+                    (
+                        c["rank"],
+                        c["provider_name"],
+                        c["service_name"],
+                        f"{c['capacity']} {c['unit']}",
+                        c["value_per_unit"],
+                        c["waiting"],
+                        f"{comms.get(c['helps_community'], c['helps_community'] or '')} "
+                        f"{names.get(c['helps_category'], c['helps_category'] or '')}".strip(),
+                    )
+                    for c in data["capacity_value"]
+                ],
+                ["n", None, None, "n", "n", "n", None],
+            )
         else:
-            doc.add_paragraph("No service is short this week: one more unit would serve no one waiting.")
+            doc.add_paragraph(
+                "No service is short this week: one more unit would serve no one waiting."
+            )
 
     if data["fairness"]:
         doc.add_heading("公平性 Fairness across communities", level=1)
-        _table(doc, ["社区 community", "可服务 servable", "未满足 unmet", "未满足比例", "全街道 district", "超出 exceeds", "原因 why"],
-               [(f"{comms.get(f['community'], '')} {f['community']}".strip(), f["servable"], f["unmet"],
-                 f["unmet_share"], f["district_share"], "yes" if f["exceeds"] else "no", f["why"] or "")
-                for f in data["fairness"]], [None, "n", "n", "pct", "pct", None, None])
+        _table(
+            doc,
+            [
+                "社区 community",
+                "可服务 servable",
+                "未满足 unmet",
+                "未满足比例",
+                "全街道 district",
+                "超出 exceeds",
+                "原因 why",
+            ],
+            [
+                (
+                    f"{comms.get(f['community'], '')} {f['community']}".strip(),
+                    f["servable"],
+                    f["unmet"],
+                    f["unmet_share"],
+                    f["district_share"],
+                    "yes" if f["exceeds"] else "no",
+                    f["why"] or "",
+                )
+                for f in data["fairness"]
+            ],
+            [None, "n", "n", "pct", "pct", None, None],
+        )
 
     doc.add_heading("新出现的需求 Emerging needs", level=1)
     if data["emerging"]:
-        _table(doc, ["社区 community", "类别 category", "本周 this week", "往周均值 baseline", "倍数 ratio"],
-               [(f"{comms.get(e['community'], '')} {e['community']}".strip(), names.get(e["category"], e["category"]),
-                 e["demand"], e["baseline"], f"{e['ratio']}×") for e in data["emerging"]],
-               [None, None, "n", "n", "n"])
+        _table(
+            doc,
+            [
+                "社区 community",
+                "类别 category",
+                "本周 this week",
+                "往周均值 baseline",
+                "倍数 ratio",
+            ],
+            [
+                (
+                    f"{comms.get(e['community'], '')} {e['community']}".strip(),
+                    names.get(e["category"], e["category"]),
+                    e["demand"],
+                    e["baseline"],
+                    f"{e['ratio']}×",
+                )
+                for e in data["emerging"]
+            ],
+            [None, None, "n", "n", "n"],
+        )
     else:
         doc.add_paragraph("No community × category cell is at least twice its earlier weekly mean.")
 
@@ -198,19 +349,43 @@ def write_docx(data: Mapping[str, Any], charts: Sequence[RenderedChart], path: P
         if s["valid_rate"] is not None:
             parts.append(f"有效回收率 {100 * s['valid_rate']:.0f}%")
         if s["overall_approval"] is not None:
-            parts.append(f"总体评价加权赞成率 overall weighted approval {s['overall_approval']:.1f}%")
+            parts.append(
+                f"总体评价加权赞成率 overall weighted approval {s['overall_approval']:.1f}%"
+            )
         doc.add_paragraph(" · ".join(parts))
         paper = s["has_paper"]
-        _table(doc, ["指标 item", "有效回答 answered", "赞成/满意 %", "一般 %", "不赞成/不满意 %",
-                     *(["参考值 reference %"] if paper else [])],
-               [(f"{r['item_code']} {r['item_name']}", r["answered"], r["positive_pct"], r["neutral_pct"],
-                 r["negative_pct"], *((r["paper"],) if paper else ())) for r in s["items"]],
-               [None, "n", "pct1", "pct1", "pct1", *(["pct1"] if paper else [])])
+        _table(
+            doc,
+            [
+                "指标 item",
+                "有效回答 answered",
+                "赞成/满意 %",
+                "一般 %",
+                "不赞成/不满意 %",
+                *(["参考值 reference %"] if paper else []),
+            ],
+            [
+                (
+                    f"{r['item_code']} {r['item_name']}",
+                    r["answered"],
+                    r["positive_pct"],
+                    r["neutral_pct"],
+                    r["negative_pct"],
+                    *((r["paper"],) if paper else ()),
+                )
+                for r in s["items"]
+            ],
+            [None, "n", "pct1", "pct1", "pct1", *(["pct1"] if paper else [])],
+        )
 
     doc.add_heading("数据质量 Data quality (quarantine)", level=1)
     if data["quarantine"]:
-        _table(doc, ["渠道 channel", "原因 reason", "行 rows"],
-               [(q["channel"], q["reason"], q["rows"]) for q in data["quarantine"]], [None, None, "n"])
+        _table(
+            doc,
+            ["渠道 channel", "原因 reason", "行 rows"],
+            [(q["channel"], q["reason"], q["rows"]) for q in data["quarantine"]],
+            [None, None, "n"],
+        )
     else:
         doc.add_paragraph("No row has been quarantined.")
     path = Path(path)

@@ -24,9 +24,18 @@ from pathlib import Path
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 #: Flags for a headless Chromium that reaches nothing outside this machine.
-HEADLESS_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--disable-extensions",
-                  "--no-first-run", "--disable-default-apps", "--mute-audio")
+HEADLESS_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--no-first-run",
+    "--disable-default-apps",
+    "--mute-audio",
+)
 
 
 class PdfUnavailable(RuntimeError):
@@ -39,18 +48,28 @@ def find_chromium(explicit: str | None = None) -> str | None:
     return next((p for p in map(shutil.which, BROWSERS) if p), None)
 
 
-def html_to_pdf(html: Path, pdf: Path, *, chromium: str | None = None, timeout: float = 120) -> Path:
+def html_to_pdf(
+    html: Path, pdf: Path, *, chromium: str | None = None, timeout: float = 120
+) -> Path:
     """Print ``html`` to ``pdf`` (A4, the page's print stylesheet, no header or footer)."""
     browser = find_chromium(chromium)
     if browser is None:
-        raise PdfUnavailable(f"no Chromium found ({chromium or ', '.join(BROWSERS)}): "
-                             "install Debian's chromium (apt-get install chromium)")
+        raise PdfUnavailable(
+            f"no Chromium found ({chromium or ', '.join(BROWSERS)}): "
+            "install Debian's chromium (apt-get install chromium)"
+        )
     pdf = Path(pdf).resolve()
     tmp = pdf.with_name(f".{pdf.name}.tmp")
     tmp.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory(prefix="minsheng-chromium-") as profile:
-        cmd = [browser, *HEADLESS_FLAGS, f"--user-data-dir={profile}", "--no-pdf-header-footer",
-               f"--print-to-pdf={tmp}", Path(html).resolve().as_uri()]
+        cmd = [
+            browser,
+            *HEADLESS_FLAGS,
+            f"--user-data-dir={profile}",
+            "--no-pdf-header-footer",
+            f"--print-to-pdf={tmp}",
+            Path(html).resolve().as_uri(),
+        ]
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
