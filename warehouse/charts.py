@@ -146,7 +146,11 @@ def to_png(fig: Figure, dpi: int = 150) -> bytes:
 
 
 def render(name: str, title: str, fig: Figure) -> RenderedChart:
-    return RenderedChart(name, title, to_svg(fig, name), to_png(fig))
+    svg = to_svg(fig, name)
+    # the layout is in inches, whatever the output: keep the one the SVG computed (a third
+    # of a chart's time goes to constrained layout)
+    fig.set_layout_engine("none")
+    return RenderedChart(name, title, svg, to_png(fig))
 
 
 # ---------------------------------------------------------------- charts
