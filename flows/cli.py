@@ -202,7 +202,7 @@ def report(
     try:
         files = report_task.fn(RunContext.load(db), week)
     except (ValueError, FileNotFoundError) as exc:
-        err.print(f"report: {exc}")
+        err.print(f"report: {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     for kind, path in files.paths().items():
         console.print(f"{kind + ':':5} {path.resolve()}", highlight=False, soft_wrap=True)

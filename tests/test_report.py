@@ -327,10 +327,12 @@ def test_without_a_pdf_engine_the_other_forms_are_written_and_one_line_says_why(
     from warehouse.report import write_report
     from warehouse.resource import Warehouse
 
+    stale = tmp_path / f"weekly-report-{WEEKS[-2]}.pdf"
+    stale.write_bytes(b"%PDF- an earlier run's")
     files = write_report(
         Warehouse(bare), _ctx(settings), tmp_path, chromium="/nonexistent/chromium"
     )
-    assert files.pdf is None
+    assert files.pdf is None and not stale.exists()
     assert [n for n in files.notes if n.startswith("PDF not written")] == [
         "PDF not written: no Chromium found (/nonexistent/chromium): install Debian's chromium "
         "(apt-get install chromium)"

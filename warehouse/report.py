@@ -336,6 +336,7 @@ def write_report(wh: Warehouse, ctx: ReportContext, out_dir: Path, *,
     try:
         pdf = html_to_pdf(html, stem.with_suffix(".pdf"), chromium=chromium)
     except PdfUnavailable as exc:
+        stem.with_suffix(".pdf").unlink(missing_ok=True)  # never leave an older week's PDF beside
         notes.append(f"PDF not written: {exc}")
     seconds["pdf"] = time.perf_counter() - t0
     if chart_lib.cjk_font() is None:
