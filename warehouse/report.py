@@ -200,12 +200,9 @@ def build_report(con: Any, ctx: ReportContext) -> dict[str, Any]:
         "quarantine_summary", "capacity_value", "fairness",
     )}
     trend = _q(con, "category_trend", week=week, weeks=TREND_WEEKS).to_records()
-    items, matched, unmet = con.execute(
-        "select (select count(*) from demand_items where week = $week), "
-        "count(*) filter (where status = 'matched'), count(*) filter (where status = 'unmet') "
-        "from matches where week = $week", {"week": week}).fetchall()[0]
+    items, matched, unmet, services = _q(con, "week_totals", week=week).rows[0]
     has_matching = matched + unmet > 0
-    has_registry = con.execute("select count(*) from services").fetchall()[0][0] > 0
+    has_registry = services > 0
     omitted: list[str] = []
     if not has_registry:
         omitted.append("服务利用率与供给价值 Capacity: left out — no supply registry has been "
