@@ -200,7 +200,7 @@ def build_report(con: Any, ctx: ReportContext) -> dict[str, Any]:
         "quarantine_summary", "capacity_value", "fairness",
     )}
     trend = _q(con, "category_trend", week=week, weeks=TREND_WEEKS).to_records()
-    items, matched, unmet, services = _q(con, "week_totals", week=week).rows[0]
+    items, matched, unmet, services = _q(con, "week_coverage", week=week).rows[0]
     has_matching = matched + unmet > 0
     has_registry = services > 0
     omitted: list[str] = []
