@@ -16,7 +16,7 @@ export TRANSFORMERS_OFFLINE := 1
 # prints the PDF (its text layer copies and searches as the ideographs, not Kangxi radicals).
 SYSTEM_PACKAGES := chromium fonts-noto-cjk fonts-wqy-microhei
 
-.PHONY: install system-deps demo test bench clean
+.PHONY: install system-deps demo test bench serve clean
 
 install: $(STAMP)
 
@@ -38,6 +38,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	MINSHENG_ENV=test $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# A local Prefect server (its own PREFECT_HOME under data/) and the scheduled deployments;
+# the UI is at http://127.0.0.1:4200. Ctrl-C stops both.
+serve: $(STAMP)
+	$(BIN)/minsheng serve --start-server
 
 # Benchmarks run on demand only; each prints its figures as ratios against a baseline.
 bench: $(STAMP)

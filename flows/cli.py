@@ -13,12 +13,26 @@ from rich.console import Console
 from rich.table import Table
 
 from flows.cli_model import model_app
+from flows.errors import OneLineErrors
 
 app = typer.Typer(help="minsheng 民生: needs sensing and demand matching for a sub-district.",
-                  no_args_is_help=True, add_completion=False)
+                  no_args_is_help=True, add_completion=False, cls=OneLineErrors,
+                  pretty_exceptions_enable=False)
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 app.add_typer(model_app, name="model")
+
+
+@app.callback()
+def _options(
+    config_dir: Annotated[Optional[Path], typer.Option("--config-dir", help="the district's config folder (default: MINSHENG_CONFIG_DIR, else ./configs, else the packaged demo district)")] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="show the traceback of an error")] = False,
+) -> None:
+    """minsheng 民生: needs sensing and demand matching for a sub-district."""
+    if config_dir is not None:
+        os.environ["MINSHENG_CONFIG_DIR"] = str(config_dir)
+    if debug:
+        os.environ["MINSHENG_DEBUG"] = "1"
 
 DbOpt = Annotated[Optional[Path], typer.Option("--db", help="warehouse file (default: MINSHENG_DB or data/minsheng.duckdb)")]
 
@@ -46,6 +60,19 @@ def _db_arg(db: Path | None) -> str | None:
     return str(db) if db else None
 
 
+def _run(flow, *args, **kwargs):  # type: ignore[no-untyped-def]
+    """Run a flow; its result, and its state's message when the run did not complete (the
+    result is then what the run still reports, such as its counts, or None). A run that
+    raised re-raises here, for the one-line error of ``flows.errors``."""
+    state = flow(*args, return_state=True, **kwargs)
+    result = state.result(raise_on_failure=False)
+    if state.is_completed():
+        return result, None
+    if isinstance(result, BaseException):
+        raise result
+    return result, state.message or f"the run ended {state.type.value}"
+
+
 @app.command()
 def demo(
     out: Annotated[Optional[Path], typer.Option(help="where to write the generated inputs")] = None,
@@ -57,7 +84,10 @@ def demo(
     from flows.demo import demo_flow
 
     with console.status("running the demo flow (generate → ingest → process → match → report)"):
-        s = demo_flow(str(out) if out else None, weeks, seed, _db_arg(db))
+        s, failed = _run(demo_flow, str(out) if out else None, weeks, seed, _db_arg(db))
+    if failed:
+        err.print(f"the demo failed: {failed}")
+        raise typer.Exit(1)
     console.print(f"warehouse: {s.db.resolve()}")
     console.print(f"report:    {s.report.resolve()}")
     console.print(f"records ingested: {s.records_ingested} ({s.quarantined} quarantined)")
@@ -95,11 +125,12 @@ def ingest(
         err.print(f"unknown channel {channel!r}; one of {', '.join(CHANNELS)}")
         raise typer.Exit(2)
     files = [str(f) for p in paths for f in (discover(p, channel) if p.is_dir() else [p])]
-    result = ingest_flow(channel, files, _db_arg(db))
-    console.print(" · ".join(f"{k} {v}" for k, v in result.items() if k != "unreadable"))
-    for bad in result["unreadable"]:
-        err.print(f"cannot read {bad['file']}: {bad['error']}")
-    if result["unreadable"]:
+    result, failed = _run(ingest_flow, channel, files, _db_arg(db))
+    if result:
+        console.print(" · ".join(f"{k} {v}" for k, v in result.items() if k not in ("unreadable", "files")))
+    if failed:
+        for problem in failed.split(" · "):
+            err.print(problem, soft_wrap=True)
         raise typer.Exit(1)
 
 
@@ -122,17 +153,21 @@ def process(
         argv += [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
     argv += ctx.args
     from flows.context import RunContext
-    from flows.pipeline import ModelMissing, model_in_use
+    from flows.tasks import ModelMissing, model_in_use
 
     try:
         model_in_use(RunContext.load(db))
     except ModelMissing as exc:
-        err.print(str(exc))
+        err.print(str(exc), soft_wrap=True)
         raise typer.Exit(2) from None
     if not streaming:
         from flows.pipeline import process_flow
 
-        console.print(process_flow(_db_arg(db), argv))
+        result, failed = _run(process_flow, _db_arg(db), argv)
+        if failed:
+            err.print(failed, soft_wrap=True)
+            raise typer.Exit(1)
+        console.print(result)
         return
     import signal
 
@@ -159,12 +194,16 @@ def match(
     """Match demand items against capacity (writes the warehouse), or answer a what-if (reads only)."""
     from flows.context import RunContext
 
-    ctx = RunContext.load(db)
     if not what_if:
-        from flows.pipeline import match_task
+        from flows.pipeline import match_flow
 
-        console.print(match_task.fn(ctx, str(supply) if supply else None, week))
+        result, failed = _run(match_flow, _db_arg(db), str(supply) if supply else None, week)
+        if failed:
+            err.print(failed, soft_wrap=True)
+            raise typer.Exit(1)
+        console.print(result)
         return
+    ctx = RunContext.load(db)
     from minsheng.matching import CapacityChange, load_match_config
     from warehouse.loaders import what_if_week
     from warehouse.query import QueryResult
@@ -172,7 +211,7 @@ def match(
     s = ctx.settings
     try:
         changes = [CapacityChange.parse(spec) for spec in what_if]
-        config = load_match_config(s.config_dir / s.matching.config, s.district.community_codes)
+        config = load_match_config(s.matching_config, s.district.community_codes)
         with ctx.warehouse.reader() as (con, _):
             week = week or con.execute("select max(week) from demand_items").fetchone()[0]
             result = what_if_week(con, week, changes, config, other_label=s.taxonomy.other_code)
@@ -196,17 +235,15 @@ def report(
     db: DbOpt = None,
 ) -> None:
     """Write the weekly matching report: HTML, Word, PDF and the gap tables as Excel."""
-    from flows.context import RunContext
-    from flows.pipeline import report_task
+    from flows.pipeline import report_flow
 
-    try:
-        files = report_task.fn(RunContext.load(db), week)
-    except (ValueError, FileNotFoundError) as exc:
-        err.print(f"report: {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-    for kind, path in files.paths().items():
-        console.print(f"{kind + ':':5} {path.resolve()}", highlight=False, soft_wrap=True)
-    for note in files.notes:
+    result, failed = _run(report_flow, _db_arg(db), week)
+    if failed:
+        err.print(failed, soft_wrap=True)
+        raise typer.Exit(1)
+    for kind, path in result["files"].items():
+        console.print(f"{kind + ':':5} {Path(path).resolve()}", highlight=False, soft_wrap=True)
+    for note in result["notes"]:
         err.print(note, highlight=False, soft_wrap=True)
 
 
@@ -271,15 +308,87 @@ def _print_result(result, fmt: str) -> None:  # type: ignore[no-untyped-def]
 @app.command()
 def check(db: DbOpt = None) -> None:
     """Run the data checks; exits non-zero if any returns offending rows."""
-    from flows.context import RunContext
-    from warehouse.query import run_checks
+    from flows.pipeline import check_flow
 
-    with RunContext.load(db).warehouse.connect(read_only=True) as con:
-        results = run_checks(con)
-    for name, n in results.items():
+    results, failed = _run(check_flow, _db_arg(db))
+    for name, n in (results or {}).items():
         console.print(f"{'ok  ' if n == 0 else 'FAIL'} {name} ({n})")
-    if any(results.values()):
+    if failed:
         raise typer.Exit(1)
+
+
+@app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="the district's config folder to create")],
+    force: Annotated[bool, typer.Option(help="overwrite files that exist")] = False,
+) -> None:
+    """Write a commented starter config folder for a district: district, communities and
+    their aliases and places, taxonomy, channel mappings, supply registry, matching costs."""
+    from minsheng.starter import write_starter
+
+    for path in write_starter(folder, force=force):
+        console.print(f"wrote {path}")
+    console.print(f"next: edit them, then `minsheng --config-dir {folder} validate`")
+
+
+@app.command()
+def validate(
+    supply: Annotated[Optional[Path], typer.Option(help="supply registry (default: the matching.registry setting, else supply.yaml in the folder)")] = None,
+) -> None:
+    """Check the config folder as a whole (and the model in use against its taxonomy); every
+    problem with its file and line. Exits 2 if any is an error."""
+    from minsheng.settings import load_settings, packaged_config_dir
+    from minsheng.validate import validate_folder
+    from models.registry import current
+
+    s = load_settings()
+    entry = current(s.model_dir)
+    problems = validate_folder(s.config_dir, packaged_config_dir(), registry=supply or s.matching.registry,
+                               model_labels=entry.card["labels"] if entry else None,
+                               model_ref=entry.ref if entry else "")
+    console.print(f"config folder: {s.config_dir}")
+    for p in problems:
+        (err if p.error else console).print(str(p), soft_wrap=True)
+    errors = sum(p.error for p in problems)
+    console.print(f"{errors} error(s), {len(problems) - errors} note(s)")
+    if errors:
+        raise typer.Exit(2)
+
+
+@app.command()
+def serve(
+    limit: Annotated[Optional[int], typer.Option(help="at most this many runs at once")] = None,
+    start_server: Annotated[bool, typer.Option("--start-server", help="start a local Prefect server of our own first (what `make serve` does)")] = False,
+    port: Annotated[int, typer.Option(help="port of the local server (--start-server)")] = 4200,
+    db: DbOpt = None,
+) -> None:
+    """Register the scheduled deployments (ingest-dropbox, stream, nightly, weekly-report,
+    retrain) with the Prefect API (PREFECT_API_URL: a team's server or Prefect Cloud) and run
+    them until stopped; with --start-server, against a local server of its own."""
+    from contextlib import nullcontext
+
+    from flows.context import RunContext
+    from flows.deployments import LocalServer
+    from flows.deployments import serve as serve_deployments
+
+    settings = RunContext.load(db).settings
+    server = LocalServer(str(settings.data_dir.resolve() / ".prefect-server"), port) if start_server else nullcontext()
+    with server:
+        if start_server:
+            console.print(f"Prefect UI: {server.ui}  (deployments: {server.ui}/deployments)")
+        serve_deployments(settings, limit=limit)
+
+
+@app.command()
+def retrain(db: DbOpt = None) -> None:
+    """Train the model in use again on its data and the review queue's corrections."""
+    from flows.pipeline import retrain_flow
+
+    result, failed = _run(retrain_flow, _db_arg(db))
+    if failed:
+        err.print(failed, soft_wrap=True)
+        raise typer.Exit(1)
+    console.print(result)
 
 
 def main(argv: list[str] | None = None) -> None:

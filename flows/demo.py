@@ -14,14 +14,10 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.context import RunContext
-from flows.pipeline import (
-    checks_task,
-    ingest_flow,
-    match_task,
-    migrate_task,
-    process_task,
-    report_task,
-)
+from flows.notify import HOOKS
+from flows.outcome import finish, publish_report_artifacts
+from flows.pipeline import ingest_flow
+from flows.tasks import checks_task, match_task, migrate_task, process_task, report_task
 from minsheng.channels import discover
 
 #: Registry name of the model the demo trains on generated texts.
@@ -82,15 +78,15 @@ def train_demo_model_task(ctx: RunContext, force: bool = False) -> dict[str, Any
     return card
 
 
-@flow(name="minsheng-demo")
+@flow(name="minsheng-demo", **HOOKS)
 def demo_flow(
     out: str | None = None,
     weeks: int | None = None,
     seed: int | None = None,
     db: str | None = None,
     beam_args: list[str] | None = None,
-) -> DemoSummary:
-    """Generate the demo district, then ingest → process → match → report."""
+) -> Any:
+    """Generate the demo district, then ingest → process → match → checks → report."""
     from minsheng.demo.generate import generate_district
 
     log = get_run_logger()
@@ -106,7 +102,10 @@ def demo_flow(
     ingested = 0
     quarantined = 0
     for channel in DEMO_CHANNELS:
-        counts = ingest_flow(channel, [str(p) for p in discover(inputs, channel)], db)
+        state = ingest_flow(channel, [str(p) for p in discover(inputs, channel)], db, return_state=True)
+        counts = state.result(raise_on_failure=False)
+        if not isinstance(counts, dict) or counts["unreadable"]:
+            return finish({}, [f"ingest {channel}: {state.message}"])
         ingested += counts["loaded"] + counts["superseded"] + counts["duplicate"]
         quarantined += counts["quarantined"]
     train_demo_model_task(ctx)
@@ -115,8 +114,9 @@ def demo_flow(
     matched = match_task(ctx, str(inputs / "supply.yaml"))
     failed = {k: v for k, v in checks_task(ctx).items() if v}
     if failed:
-        raise RuntimeError(f"data checks failed: {failed}")
-    report = report_task(ctx, manifest.weeks[-1])
+        return finish({}, [f"data checks failed: {failed}"])
+    report, headline = report_task(ctx, manifest.weeks[-1])
+    publish_report_artifacts(ctx, headline, str(report.html))
     for note in report.notes:
         log.warning("report: %s", note)
     summary = DemoSummary(s.db, report.html, ingested, matched["items"], matched["unmet"],

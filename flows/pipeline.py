@@ -1,231 +1,161 @@
-"""Prefect flows: ingestion per channel, the text stage, matching, checks and the report.
+"""Prefect flows: one per stage — ingest, dropbox, process, stream, match, check, report,
+weekly report, nightly, retrain — each callable from the CLI and from a deployment.
 
 Flows take plain parameters (they can be scheduled and triggered through the API) and build
-one :class:`~flows.context.RunContext` — the settings and the warehouse resource — that every
-task is handed. Tasks are thin: each calls the core in a few lines, and each warehouse write
-is one block over the resource, so that only one writer holds the DuckDB file at a time.
+one :class:`~flows.context.RunContext` that every task is handed. A run ends FAILED, with a
+one-line state message naming the file or check and why, when a file cannot be read, when too
+much of a file is quarantined, or when a data check returns rows (:func:`flows.outcome.finish`);
+the counts are still its result. Failed and crashed runs are announced to the configured
+webhook (:mod:`flows.notify`).
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_table_artifact
-from prefect.cache_policies import NO_CACHE
+from prefect import flow, get_run_logger
 from rich.progress import Progress
 
 from flows.context import RunContext
-from minsheng.channels import UnreadableInput, read_file
+from flows.notify import HOOKS
+from flows.outcome import artifact_key, finish, publish_ingest_artifacts, publish_report_artifacts
+from flows.tasks import (
+    ModelMissing,
+    _beam_run,
+    _model_spec,
+    checks_task,
+    ingest_file_task,
+    load_part_task,
+    match_task,
+    migrate_task,
+    model_in_use,
+    process_task,
+    report_task,
+)
+from minsheng.channels import CHANNELS, UnreadableInput, discover, read_file
 from minsheng.channels import get as get_channel
-from warehouse.loader import LoadCounts, load_batch
-from warehouse.loaders import load_reference, load_supply, match_week
-from warehouse.query import run_checks
-from warehouse.resource import migrate
+from minsheng.clock import SystemClock
+from minsheng.domain import iso_week
+from warehouse.loader import LoadCounts
 
-if TYPE_CHECKING:  # Beam is imported only by the tasks that run it
-    from models.registry import ModelEntry
-    from pipelines.batch import BeamRun
-    from pipelines.transforms import ModelSpec
-    from warehouse.report import ReportFiles
-    from warehouse.staging import Part
+__all__ = [
+    "artifact_key", "check_flow", "dropbox_flow", "ingest_flow", "match_flow", "nightly_flow",
+    "process_flow", "report_flow", "retrain_flow", "stream_flow", "weekly_report_flow",
+]
 
 
-class ModelMissing(RuntimeError):
-    """No text model is in use: the text stage has nothing to classify with."""
+def _quarantine_problem(name: str, counts: dict[str, Any], limit: float) -> str | None:
+    read = counts["read"]
+    if read and counts["quarantined"] / read > limit:
+        top = ", ".join(f"{r} {n}" for r, n in sorted(counts["reasons"].items(), key=lambda kv: -kv[1])[:3])
+        return (f"{name}: {counts['quarantined']} of {read} rows quarantined (over {limit:.0%}; {top}): "
+                "fix the mapping or the export and ingest it again")
+    return None
 
 
-@task(cache_policy=NO_CACHE)
-def migrate_task(ctx: RunContext) -> list[str]:
-    s = ctx.settings
-    with ctx.warehouse.connect() as con:
-        applied = migrate(con)
-        load_reference(con, s.district, s.taxonomy)
-    return applied
-
-
-def _retry_on_io(task, task_run, state) -> bool:  # type: ignore[no-untyped-def]
-    """Retry a file only for a passing I/O error, never for an input that cannot be read."""
-    try:
-        state.result()
-    except UnreadableInput:
-        return False
-    except OSError:
-        return True
-    except Exception:
-        return False
-    return False
-
-
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1, retry_condition_fn=_retry_on_io)
-def ingest_file_task(ctx: RunContext, channel: str, path: str) -> dict[str, int]:
-    s = ctx.settings
-    batch = read_file(channel, Path(path), s.mapping(channel), s.district, limits=s.ingest.limits())
-    with ctx.warehouse.connect() as con:
-        return load_batch(con, batch).as_dict()
-
-
-@flow(name="minsheng-ingest")
-def ingest_flow(channel: str, paths: list[str], db: str | None = None) -> dict[str, Any]:
+@flow(name="minsheng-ingest", **HOOKS)
+def ingest_flow(channel: str, paths: list[str], db: str | None = None) -> Any:
     """Ingest files of one channel: validate, mask, de-duplicate, quarantine, load.
 
-    A file that cannot be read at all is reported under ``unreadable`` (file and reason) and
-    the other files go on; every count is per row.
+    Every count is per row. A file that cannot be read at all is listed under ``unreadable``
+    (file and reason) and the other files go on; the run then ends FAILED, as it does when a
+    file has more than ``ingest.fail_quarantine_share`` of its rows quarantined.
     """
     get_channel(channel)
     ctx = RunContext.load(db)
     log = get_run_logger()
     migrate_task(ctx)
     total = LoadCounts()
-    rows, unreadable = [], []
+    rows: list[dict[str, Any]] = []
+    unreadable: list[dict[str, str]] = []
+    problems: list[str] = []
     sizes = {p: Path(p).stat().st_size if Path(p).exists() else 0 for p in paths}
     # a progress bar only where there is something to wait for
     with Progress(*Progress.get_default_columns(), transient=True,
                   disable=sum(sizes.values()) < 20_000_000) as progress:
         bar = progress.add_task(f"ingest {channel}", total=sum(sizes.values()))
         for path in paths:
-            progress.update(bar, description=f"ingest {Path(path).name}")
+            name = Path(path).name
+            progress.update(bar, description=f"ingest {name}")
             try:
                 counts = ingest_file_task(ctx, channel, path)
             except UnreadableInput as exc:
-                log.error("cannot read %s: %s", Path(path).name, exc)
-                unreadable.append({"file": Path(path).name, "error": str(exc)})
+                unreadable.append({"file": name, "error": str(exc)})
+                problems.append(f"cannot read {name}: {exc}")
                 continue
             finally:
                 progress.advance(bar, sizes[path])
-            total.add(LoadCounts(**counts))
-            rows.append({"file": Path(path).name, **counts})
-    rows.append({"file": "total", **total.as_dict()})
+            total.add(LoadCounts(**{k: v for k, v in counts.items() if k != "reasons"}))
+            rows.append({"file": name, **counts})
+            if problem := _quarantine_problem(name, counts, ctx.settings.ingest.fail_quarantine_share):
+                problems.append(problem)
     ctx.warehouse.publish_snapshot()  # planners' queries see the new rows while others write
-    create_table_artifact(key=f"ingest-{channel}", table=rows,
-                          description=f"minsheng ingestion counts for channel {channel}")
+    publish_ingest_artifacts(ctx, channel, rows, unreadable, total.as_dict())
     log.info("%s: %s", channel, total.as_dict())
-    return {**total.as_dict(), "unreadable": unreadable}
+    return finish({**total.as_dict(), "files": rows, "unreadable": unreadable}, problems)
 
 
-def model_in_use(ctx: RunContext) -> ModelEntry:
-    """The registered model the text stage classifies with; :class:`ModelMissing` if none."""
-    from models.registry import current
-
-    entry = current(ctx.settings.model_dir)
-    if entry is None:
-        raise ModelMissing(
-            f"no text model in use under {ctx.settings.model_dir}: train one on the district's "
-            "labelled records (`minsheng model train --data FILE`), or run the demo (`minsheng demo`)")
-    return entry
-
-
-def _model_spec(ctx: RunContext) -> ModelSpec:
-    from pipelines.transforms import ModelSpec
-
-    s = ctx.settings
-    model = model_in_use(ctx)
-    embedder = model.card["embedder"]  # the embedder a model was trained with serves it
-    return ModelSpec(
-        model_dir=str(model.path), userdict=str(s.userdict), stopwords=str(s.stopwords),
-        embedder_kind=embedder["kind"], embedder_path=embedder["path"],
-        other_label=s.taxonomy.other_code,
-    )
-
-
-def _beam_run(ctx: RunContext, argv: list[str] | None) -> BeamRun:
-    from pipelines.batch import BeamRun
-
-    p = ctx.settings.pipeline
-    return BeamRun(tuple(argv or ()), p.runner, p.batch_size)
-
-
-@task(cache_policy=NO_CACHE)
-def load_part_task(ctx: RunContext, part: Part) -> dict[str, int]:
-    """The loader: merge one staged part into the warehouse, exactly once; then queue the
-    low-confidence items for review and publish the planners' snapshot."""
-    from models.registry import current
-    from warehouse.embeddings import ensure_embedding_dim
-    from warehouse.review import refresh_review_queue
-    from warehouse.staging import load_part
-
-    wh = ctx.warehouse
-    model = current(ctx.settings.model_dir)
-    if model is not None:
-        with wh.connect() as con:
-            ensure_embedding_dim(con, model.card["embedder"]["dim"])
-    counts = load_part(wh, part)
-    with wh.connect() as con:
-        counts["queued_for_review"] = refresh_review_queue(con, ctx.settings.classifier.review_threshold)
-    wh.publish_snapshot()
-    return counts
+@flow(name="minsheng-dropbox", **HOOKS)
+def dropbox_flow(db: str | None = None, folder: str | None = None) -> Any:
+    """Ingest whatever has landed in the drop folder (laid out as ``minsheng generate``
+    writes: ``hotline/``, ``platform/``, ...), then move each file the ingest accepted into
+    ``accepted/<date>/``; a file it could not read, or quarantined too much of, stays where it
+    is, named in the run's state message, for someone to fix. Idempotent: a file ingested
+    twice adds nothing."""
+    ctx = RunContext.load(db)
+    root = Path(folder) if folder else ctx.settings.ingest.dropbox
+    day = f"{SystemClock().now():%Y-%m-%d}"
+    summary: dict[str, Any] = {}
+    problems: list[str] = []
+    for channel in CHANNELS:
+        files = discover(root, channel)
+        if not files:
+            continue
+        state = ingest_flow(channel, [str(f) for f in files], db, return_state=True)
+        result = state.result(raise_on_failure=False)
+        if not isinstance(result, dict):  # the subflow crashed: nothing is moved
+            problems.append(f"{channel}: {state.message}")
+            continue
+        refused = {u["file"] for u in result["unreadable"]}
+        if state.is_failed():
+            problems.append(state.message or f"{channel} failed")
+            limit = ctx.settings.ingest.fail_quarantine_share
+            refused |= {r["file"] for r in result["files"] if _quarantine_problem(r["file"], r, limit)}
+        moved = 0
+        for f in files:
+            if f.name in refused:
+                continue
+            target = root / "accepted" / day / f.relative_to(root)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            f.replace(target)
+            moved += 1
+        summary[channel] = {"files": len(files), "accepted": moved, "loaded": result["loaded"],
+                            "quarantined": result["quarantined"]}
+    return finish(summary, problems)
 
 
-@task(cache_policy=NO_CACHE)
-def process_task(ctx: RunContext, argv: list[str] | None = None) -> dict[str, int]:
-    """Run the Beam text stage over unprocessed feedback, then the loader over its output."""
-    from pipelines.batch import stage_part
-
-    part = stage_part(ctx.warehouse, ctx.settings.staging_dir / "batch", _model_spec(ctx),
-                      mode="batch", run=_beam_run(ctx, argv))
-    if part is None:
-        return {"feedback": 0, "items": 0, "dead_letters": 0}
-    return load_part_task(ctx, part)
-
-
-@task(cache_policy=NO_CACHE)
-def match_task(ctx: RunContext, supply: str | None = None, week: str | None = None) -> dict[str, int]:
-    """Load the registry (default: the ``matching.registry`` setting), match every week (or
-    one), then publish the snapshot that planners' queries read while a flow writes."""
-    from minsheng.matching import load_match_config
-    from minsheng.supply import load_registry
-
-    s = ctx.settings
-    registry = load_registry(Path(supply) if supply else s.matching.registry, s.taxonomy, s.district)
-    config = load_match_config(s.config_dir / s.matching.config, s.district.community_codes)
-    totals = {"items": 0, "matched": 0, "unmet": 0, "communities_over_fairness_margin": 0}
-    with ctx.warehouse.connect() as con:
-        weeks = [r[0] for r in con.execute("select distinct week from demand_items order by 1").fetchall()]
-        load_supply(con, registry, s.district, weeks)
-        for w in [week] if week else weeks:
-            result = match_week(con, w, config, other_label=s.taxonomy.other_code)
-            totals["items"] += len(result.matches)
-            totals["matched"] += result.objective.matched
-            totals["unmet"] += result.objective.unmet
-            totals["communities_over_fairness_margin"] += sum(f.exceeds for f in result.fairness)
-    ctx.warehouse.publish_snapshot()
-    return totals
-
-
-@task(cache_policy=NO_CACHE)
-def checks_task(ctx: RunContext) -> dict[str, int]:
-    with ctx.warehouse.connect(read_only=True) as con:
-        return run_checks(con)
-
-
-@task(cache_policy=NO_CACHE)
-def report_task(ctx: RunContext, week: str | None = None) -> ReportFiles:
-    """Write the week's report (default: the latest complete week) as HTML, Word, PDF and
-    Excel; returns their paths."""
-    from warehouse.report import ReportContext, write_report
-
-    s = ctx.settings
-    return write_report(ctx.warehouse, ReportContext(week, s.district, s.taxonomy), s.report_dir)
-
-
-@flow(name="minsheng-process")
-def process_flow(db: str | None = None, argv: list[str] | None = None) -> dict[str, int]:
+@flow(name="minsheng-process", **HOOKS)
+def process_flow(db: str | None = None, argv: list[str] | None = None) -> Any:
     """Batch processing of everything ingested and not yet processed, then the loader."""
     ctx = RunContext.load(db)
     migrate_task(ctx)
-    model_in_use(ctx)
+    try:
+        model_in_use(ctx)
+    except ModelMissing as exc:
+        return finish({}, [str(exc)])
     return process_task(ctx, argv)
 
 
-@flow(name="minsheng-stream")
+@flow(name="minsheng-stream", **HOOKS)
 def stream_flow(
     db: str | None = None,
     inbox: str | None = None,
     argv: list[str] | None = None,
     poll_seconds: float | None = None,
     max_idle: float | None = None,
-) -> dict[str, int]:
+) -> Any:
     """Streaming mode over an inbox folder, until stopped (or, with ``max_idle``, until nothing
     has landed for that many seconds): continuous micro-batches locally; with a cluster
     runner in ``argv``, the unbounded pipeline runs there while this flow ingests the inbox
@@ -235,6 +165,7 @@ def stream_flow(
     from pipelines.batch import LOCAL_RUNNERS, named_runner
     from pipelines.inbox import Inbox
     from pipelines.streaming import MicroBatches, StagedPanes, run_stream, start_unbounded
+    from warehouse.staging import Part
 
     ctx = RunContext.load(db)
     migrate_task(ctx)
@@ -242,7 +173,10 @@ def stream_flow(
     log = get_run_logger()
     folder = Path(inbox) if inbox else s.streaming.inbox
     poll = poll_seconds or s.streaming.poll_seconds
-    spec = _model_spec(ctx)
+    try:
+        spec = _model_spec(ctx)
+    except ModelMissing as exc:
+        return finish({}, [str(exc)])
 
     def read(channel: str, path: Path) -> ChannelBatch:
         return read_file(channel, path, s.mapping(channel), s.district, limits=s.ingest.limits())
@@ -265,3 +199,70 @@ def stream_flow(
                           load, poll_seconds=poll, max_idle=max_idle)
     finally:
         job.cancel()
+
+
+@flow(name="minsheng-match", **HOOKS)
+def match_flow(db: str | None = None, supply: str | None = None, week: str | None = None) -> Any:
+    """Load the supply registry and match every week (or one) against its capacity."""
+    ctx = RunContext.load(db)
+    migrate_task(ctx)
+    return match_task(ctx, supply, week)
+
+
+@flow(name="minsheng-check", **HOOKS)
+def check_flow(db: str | None = None) -> Any:
+    """Run the data checks; the run fails, naming them, if any returns offending rows."""
+    results = checks_task(RunContext.load(db))
+    failed = {k: v for k, v in results.items() if v}
+    return finish(results, [f"data checks failed: {', '.join(f'{k} ({v} rows)' for k, v in failed.items())}: "
+                            "see `minsheng check` and warehouse/checks/"] if failed else [])
+
+
+@flow(name="minsheng-report", **HOOKS)
+def report_flow(db: str | None = None, week: str | None = None) -> Any:
+    """Write the weekly report for ``week`` (default: the latest complete week), and publish
+    its headline figures and a link to its files as artifacts."""
+    ctx = RunContext.load(db)
+    files, headline = report_task(ctx, week)
+    publish_report_artifacts(ctx, headline, str(files.html))
+    return {"report": str(files.html), "files": {k: str(v) for k, v in files.paths().items()},
+            "notes": list(files.notes), **headline}
+
+
+def last_complete_week(now: Any = None) -> str:
+    """The ISO week that ended most recently before ``now`` (the district's wall time)."""
+    now = now or SystemClock().now()
+    return iso_week(now - timedelta(days=now.isoweekday()))
+
+
+@flow(name="minsheng-weekly-report", **HOOKS)
+def weekly_report_flow(db: str | None = None, week: str | None = None) -> Any:
+    """The report for the ISO week that just ended (what the Monday-morning schedule runs)."""
+    return report_flow(db, week or last_complete_week())
+
+
+@flow(name="minsheng-nightly", **HOOKS)
+def nightly_flow(db: str | None = None, supply: str | None = None) -> Any:
+    """What runs every night: the text stage over what was ingested, matching, data checks.
+    A stage that fails stops the ones after it; the run fails with its message."""
+    out: dict[str, Any] = {}
+    for name, stage, args in (("process", process_flow, (db,)), ("match", match_flow, (db, supply)),
+                              ("check", check_flow, (db,))):
+        state = stage(*args, return_state=True)
+        out[name] = state.result(raise_on_failure=False)
+        if not state.is_completed():
+            return finish(out, [f"{name}: {state.message}"])
+    return out
+
+
+@flow(name="minsheng-retrain", **HOOKS)
+def retrain_flow(db: str | None = None) -> Any:
+    """Train the model in use again, on the data it was trained on plus the review queue's
+    corrections, as a new version of the same name, and put it in use."""
+    from flows.tasks import retrain_task
+
+    ctx = RunContext.load(db)
+    try:
+        return retrain_task(ctx)
+    except (ModelMissing, FileNotFoundError, ValueError) as exc:
+        return finish({}, [str(exc)])

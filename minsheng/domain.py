@@ -5,16 +5,30 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+#: The community of a record whose place could not be told: counted district-wide.
+UNKNOWN_COMMUNITY = "unknown"
 
 
 class Community(BaseModel):
-    code: str
+    """A community (社区) of the district. Only ``code`` and ``name`` are required; the
+    demographic shares are used where a district has them (the demo generator, reports).
+    ``aliases`` are other names residents use for it; ``places`` are estates (小区/楼盘), roads,
+    buildings and landmarks inside it: the gazetteer that places a record whose export has no
+    community column."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
     name: str
-    registered: int
-    nongzhuanfei: float = Field(ge=0, le=1)
-    elderly: float = Field(ge=0, le=1)
-    floating: float = Field(ge=0, le=1)
+    aliases: list[str] = Field(default_factory=list)
+    places: list[str] = Field(default_factory=list)
+    registered: int | None = None
+    nongzhuanfei: float | None = Field(None, ge=0, le=1)
+    elderly: float | None = Field(None, ge=0, le=1)
+    floating: float | None = Field(None, ge=0, le=1)
 
 
 class SurveyItem(BaseModel):
@@ -34,29 +48,53 @@ class SurveyItem(BaseModel):
 
 
 class SurveyDesign(BaseModel):
-    issued: int
-    returned: int
-    valid: int
-    items: list[SurveyItem]
+    issued: int | None = None    # questionnaires handed out; None: not known
+    returned: int | None = None
+    valid: int | None = None
+    items: list[SurveyItem] = Field(default_factory=list)
     max_blank_items: int = 3
 
 
 class District(BaseModel):
+    """The district of a config folder (``district.yaml``). Only a name and the communities
+    are required: a district without a survey, demographics or a gazetteer leaves them out."""
+
     name: str
     timezone: str = "Asia/Shanghai"
-    registered_population: int
-    resident_population: int
+    registered_population: int | None = None
+    resident_population: int | None = None
     communities: list[Community]
-    survey: SurveyDesign
+    survey: SurveyDesign | None = None
+
+    @model_validator(mode="after")
+    def _unique(self) -> District:
+        seen: dict[str, str] = {}
+        for c in self.communities:
+            for name in (c.code, c.name, *c.aliases):
+                if seen.get(name, c.code) != c.code:
+                    raise ValueError(f"{name!r} names both {seen[name]} and {c.code}")
+                seen[name] = c.code
+        if UNKNOWN_COMMUNITY in seen:
+            raise ValueError(f"{UNKNOWN_COMMUNITY!r} is reserved for records that cannot be placed")
+        return self
 
     @property
     def community_codes(self) -> list[str]:
         return [c.code for c in self.communities]
 
     def community_by_name(self) -> dict[str, str]:
-        """Map both codes and Chinese names to codes: exports use either."""
+        """Map codes, names and aliases to codes: exports use any of them."""
         out = {c.code: c.code for c in self.communities}
         out.update({c.name: c.code for c in self.communities})
+        out.update({a: c.code for c in self.communities for a in c.aliases})
+        return out
+
+    def gazetteer(self) -> dict[str, str]:
+        """Every name that places a text in a community (names, aliases, places) → its code.
+        (Codes are for export columns; nobody writes "C03" in a message.)"""
+        out = {c.name: c.code for c in self.communities}
+        out.update({a: c.code for c in self.communities for a in c.aliases})
+        out.update({p: c.code for c in self.communities for p in c.places})
         return out
 
 
@@ -69,12 +107,33 @@ class Category(BaseModel):
 
 
 class Taxonomy(BaseModel):
+    """The two-level demand taxonomy (category → needs) that matching and the gap tables use.
+    A district's model may predict labels of its own (its departments, say): ``label_map``
+    maps each such label to a category code; a label that is a category code maps to itself."""
+
     categories: list[Category]
     other: dict[str, str] = Field(default_factory=lambda: {"code": "other", "name": "其他"})
+    label_map: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _mapped_to_codes(self) -> Taxonomy:
+        known = {*self.codes, self.other_code}
+        if bad := sorted(f"{label} → {code}" for label, code in self.label_map.items() if code not in known):
+            raise ValueError(f"label_map maps to codes that are not categories: {', '.join(bad)}")
+        return self
 
     @property
     def codes(self) -> list[str]:
         return [c.code for c in self.categories]
+
+    def category_of(self, label: str) -> str:
+        """The category a model's label stands for (itself when it is a category code)."""
+        return self.label_map.get(label, label)
+
+    def unmapped(self, labels: list[str]) -> list[str]:
+        """The labels that are neither category codes nor mapped to one."""
+        known = {*self.codes, self.other_code}
+        return sorted(label for label in labels if self.category_of(label) not in known)
 
     @property
     def other_code(self) -> str:

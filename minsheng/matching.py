@@ -626,11 +626,13 @@ class MatchConfig(BaseModel):
     fit_cost: dict[Literal["primary", "secondary"], float]
     unmet_cost: float = Field(gt=0)
     travel_cost_per_hop: float = Field(ge=0)
-    adjacency: dict[str, list[str]]
+    adjacency: dict[str, list[str]] = Field(default_factory=dict)  # optional: none, no travel cost
     priority: PriorityConfig
     fairness: FairnessConfig = Field(default_factory=FairnessConfig)
     age_pattern: str = r"(\d{1,3})岁"
     resident_types: ResidentSignals = Field(default_factory=ResidentSignals)
+    #: what the config leaves out and what that means (said once per run by its users)
+    notes: list[str] = Field(default_factory=list, exclude=True)
 
     @model_validator(mode="after")
     def _patterns_compile(self) -> MatchConfig:
@@ -665,21 +667,27 @@ class MatchConfigError(ValueError):
 
 
 def load_match_config(path: Path, communities: Sequence[str]) -> MatchConfig:
-    """Read ``configs/matching.yaml``; the adjacency table must connect exactly the district's
-    communities, and the unmet cost must exceed the dearest match."""
+    """Read ``matching.yaml``. The adjacency table is optional: travel between communities it
+    does not connect costs nothing (said in ``notes``); a community it names that the district
+    does not have is an error. The unmet cost must exceed the dearest match."""
     try:
         config = MatchConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
     except OSError as exc:
         raise MatchConfigError(f"cannot read matching config {path}: {exc.strerror}") from exc
     except (ValidationError, re.error) as exc:
-        raise MatchConfigError(f"{path.name}: {exc}") from exc
+        raise MatchConfigError(f"{path.name}: {' '.join(str(exc).split())}") from exc
     named = {*config.adjacency, *(n for ns in config.adjacency.values() for n in ns)}
-    if named != set(communities):
-        raise MatchConfigError(f"{path.name}: adjacency must name every community and no other; "
-                               f"missing {sorted(set(communities) - named)}, unknown {sorted(named - set(communities))}")
-    hops = config.hops()
-    if len(hops) != len(named) ** 2:
-        raise MatchConfigError(f"{path.name}: the adjacency table does not connect every community")
+    if unknown := sorted(named - set(communities)):
+        raise MatchConfigError(f"{path.name}: adjacency names communities the district does not have: "
+                               f"{', '.join(unknown)} (district.yaml lists {', '.join(communities)})")
+    if not named:
+        config.notes.append(f"{path.name} has no adjacency table: travel between communities costs nothing")
+    elif missing := sorted(set(communities) - named):
+        config.notes.append(f"{path.name}: adjacency leaves out {', '.join(missing)}: travel to and from "
+                            "them costs nothing")
+    elif len(config.hops()) != len(named) ** 2:
+        config.notes.append(f"{path.name}: the adjacency table does not connect every community: travel "
+                            "between unconnected ones costs nothing")
     try:
         config.cost_model()
     except ValueError as exc:

@@ -1,8 +1,15 @@
-"""One settings loader over ``configs/``.
+"""One settings loader over a district's config folder.
 
-``configs/base.yaml`` holds the defaults; the environment named by ``MINSHENG_ENV`` (``demo``,
-``test``, ...) overlays ``configs/<env>.yaml``; ``MINSHENG_*`` environment variables win over
-both (nested keys with ``__``, e.g. ``MINSHENG_EMBEDDER__KIND``). Nothing is read at import
+A district is a folder (``minsheng init DIR`` writes a starter): ``district.yaml``,
+``taxonomy.yaml``, ``channels.yaml``, ``supply.yaml``, ``matching.yaml``, ``base.yaml``,
+``jieba/``. The folder is ``MINSHENG_CONFIG_DIR`` (the CLI's ``--config-dir``), else
+``configs/`` in the working directory, else the packaged defaults (the demo district, shipped
+as package data). A file the folder lacks comes from the packaged defaults
+(:meth:`Settings.config_file`; ``minsheng validate`` says which).
+
+Settings are the packaged ``base.yaml``, overlaid with the folder's ``base.yaml``, then with
+``<MINSHENG_ENV>.yaml`` (``demo``, ``test``, ...); ``MINSHENG_*`` environment variables win over
+all (nested keys with ``__``, e.g. ``MINSHENG_EMBEDDER__KIND``). Nothing is read at import
 time: call :func:`load_settings`.
 """
 
@@ -15,14 +22,33 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from minsheng.channels.base import IngestLimits
 from minsheng.domain import ChannelMapping, District, Taxonomy
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG_DIR = PROJECT_ROOT / "configs"
+def packaged_config_dir() -> Path:
+    """The defaults that ship with minsheng (the ``configs`` package: the demo district)."""
+    from importlib import resources
+
+    return Path(str(resources.files("configs")))
+
+
+def find_config_dir(explicit: str | Path | None = None) -> Path:
+    """The district's config folder: ``explicit`` (or ``MINSHENG_CONFIG_DIR``), else
+    ``./configs`` if there is one, else the packaged defaults."""
+    chosen = explicit or os.environ.get("MINSHENG_CONFIG_DIR") or None
+    if chosen:
+        path = Path(chosen)
+        if not path.is_dir():
+            raise FileNotFoundError(f"config folder {path} does not exist: create it with `minsheng init {path}`")
+        return path
+    local = Path("configs").resolve()
+    return local if local.is_dir() else packaged_config_dir()
+
+
+DEFAULT_CONFIG_DIR = packaged_config_dir()
 
 
 class DemoSettings(BaseModel):
@@ -56,17 +82,38 @@ class StreamingSettings(BaseModel):
 
 
 class MatchingSettings(BaseModel):
-    registry: Path = Path("data/demo/supply.yaml")  # the supply registry, YAML or CSV
-    config: str = "matching.yaml"                   # costs, priorities, fairness, travel: in config_dir
+    registry: Path | None = None   # the supply registry, YAML or CSV; none: supply.yaml in the config folder
+    config: str = "matching.yaml"  # costs, priorities, fairness, travel: in the config folder
 
 
 class IngestSettings(BaseModel):
     max_chars: int = 5000
     earliest: date = date(2000, 1, 1)
     future_tolerance_hours: int = 24
+    #: a file with a larger share of its rows quarantined fails its run (the rows still load)
+    fail_quarantine_share: float = Field(0.5, ge=0, le=1)
+    #: where `ingest-dropbox` looks for new exports, laid out as `minsheng generate` writes
+    dropbox: Path = Path("data/dropbox")
 
     def limits(self) -> IngestLimits:
         return IngestLimits(self.max_chars, self.earliest, timedelta(hours=self.future_tolerance_hours))
+
+
+class ScheduleSettings(BaseModel):
+    """When the deployments of `minsheng serve` run (the district's own clock)."""
+
+    timezone: str = "Asia/Shanghai"
+    dropbox_minutes: float = Field(15, gt=0)     # ingest-dropbox: every so many minutes
+    stream_check_minutes: float = Field(1, gt=0)  # stream: restarted within this if it died
+    nightly: str = "0 2 * * *"                    # process + match + checks (cron)
+    weekly_report: str = "0 8 * * 1"              # Monday 08:00: the ISO week that just ended
+
+
+class NotifySettings(BaseModel):
+    """Where a failed or crashed run is announced (a JSON POST); none: nowhere."""
+
+    webhook_url: str | None = None
+    timeout_seconds: float = 10.0
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -104,6 +151,14 @@ class Settings(BaseSettings):
     streaming: StreamingSettings = Field(default_factory=StreamingSettings)
     matching: MatchingSettings = Field(default_factory=MatchingSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    schedules: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
+
+    @field_validator("config_dir", mode="before")
+    @classmethod
+    def _found(cls, value: Any) -> Any:
+        # an empty MINSHENG_CONFIG_DIR means "not set": ./configs, else the packaged defaults
+        return find_config_dir(None) if value in ("", None) else value
 
     @classmethod
     def settings_customise_sources(
@@ -117,18 +172,23 @@ class Settings(BaseSettings):
         # init (explicit arguments) > MINSHENG_* env vars > yaml files
         return (init_settings, env_settings, _YamlSource(settings_cls))
 
+    def config_file(self, name: str) -> Path:
+        """``name`` in the district's config folder, or the packaged default if it has none."""
+        own = self.config_dir / name
+        return own if own.exists() else packaged_config_dir() / name
+
     @cached_property
     def district(self) -> District:
-        return District.model_validate(_read_yaml(self.config_dir / "district.yaml"))
+        return District.model_validate(_read_yaml(self.config_file("district.yaml")))
 
     @cached_property
     def taxonomy(self) -> Taxonomy:
-        return Taxonomy.model_validate(_read_yaml(self.config_dir / "taxonomy.yaml"))
+        return Taxonomy.model_validate(_read_yaml(self.config_file("taxonomy.yaml")))
 
     @cached_property
     def channels(self) -> dict[str, ChannelMapping]:
-        """Each channel's field mapping (``configs/channels.yaml``), by channel name."""
-        raw = _read_yaml(self.config_dir / "channels.yaml")
+        """Each channel's field mapping (``channels.yaml``), by channel name."""
+        raw = _read_yaml(self.config_file("channels.yaml"))
         return {name: ChannelMapping.model_validate(m or {}) for name, m in raw.items()}
 
     def mapping(self, channel: str) -> ChannelMapping:
@@ -136,32 +196,51 @@ class Settings(BaseSettings):
         try:
             return self.channels[channel]
         except KeyError:
-            raise KeyError(f"{self.config_dir / 'channels.yaml'} has no mapping for channel "
+            raise KeyError(f"{self.config_file('channels.yaml')} has no mapping for channel "
                            f"{channel!r}: add one (see the README's channel section)") from None
 
     @property
+    def registry(self) -> Path:
+        """The supply registry: ``matching.registry``, else ``supply.yaml`` in the config folder."""
+        if self.matching.registry is not None:
+            return self.matching.registry
+        own = self.config_dir / "supply.yaml"
+        if not own.exists():
+            raise FileNotFoundError(f"no supply registry: put supply.yaml in {self.config_dir} "
+                                    "(`minsheng init` writes a starter) or set matching.registry")
+        return own
+
+    @property
+    def matching_config(self) -> Path:
+        return self.config_file(self.matching.config)
+
+    @property
     def userdict(self) -> Path:
-        return self.config_dir / "jieba" / "userdict.txt"
+        return self.config_file("jieba/userdict.txt")
 
     @property
     def stopwords(self) -> Path:
-        return self.config_dir / "jieba" / "stopwords.txt"
+        return self.config_file("jieba/stopwords.txt")
 
 
 class _YamlSource(PydanticBaseSettingsSource):
-    """base.yaml overlaid with <MINSHENG_ENV>.yaml from the config directory."""
+    """The packaged base.yaml, overlaid with the config folder's base.yaml, then with
+    <MINSHENG_ENV>.yaml (from the folder, else packaged)."""
 
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        config_dir = Path(os.environ.get("MINSHENG_CONFIG_DIR", DEFAULT_CONFIG_DIR))
+        config_dir = find_config_dir()
+        packaged = packaged_config_dir()
         env = os.environ.get("MINSHENG_ENV", "base")
-        data = _read_yaml(config_dir / "base.yaml")
+        data = _read_yaml(packaged / "base.yaml")
+        if config_dir.resolve() != packaged.resolve():
+            data = _deep_merge(data, _read_yaml(config_dir / "base.yaml"))
         if env != "base":
-            overlay = config_dir / f"{env}.yaml"
-            if not overlay.exists():
-                raise FileNotFoundError(f"MINSHENG_ENV={env!r} but {overlay} does not exist")
+            overlay = next((d / f"{env}.yaml" for d in (config_dir, packaged) if (d / f"{env}.yaml").exists()), None)
+            if overlay is None:
+                raise FileNotFoundError(f"MINSHENG_ENV={env!r} but there is no {env}.yaml in {config_dir}")
             data = _deep_merge(data, _read_yaml(overlay))
         data.setdefault("env", env)
         data.setdefault("config_dir", str(config_dir))

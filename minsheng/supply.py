@@ -30,6 +30,10 @@ class SupplyError(ValueError):
     pass
 
 
+#: The provider kinds of the case study ("one centre, three bases, two platforms").
+KNOWN_KINDS = ("centre", "base", "ngo", "mutual_aid")
+
+
 class CapacitySnapshot(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     from_week: str = Field(alias="from", pattern=_WEEK)
@@ -81,7 +85,9 @@ class Provider(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str
     name: str
-    kind: Literal["centre", "base", "ngo", "mutual_aid"]
+    # free text: a district names its own kinds (政府部门, 社工站, ...); KNOWN_KINDS are the
+    # case study's, which reports group by
+    kind: str = Field(min_length=1)
     location: str | None = None   # where its services are delivered from, unless a service says
     services: list[Service]
 

@@ -64,3 +64,24 @@ def warehouse(tmp_path):
     resource.migrate(con)
     yield con
     con.close()
+
+
+@pytest.fixture(scope="session")
+def demo_district(prefect_harness, tmp_path_factory):
+    """The demo flow over a small generated district (2 weeks, seed 11), run once per session,
+    with every path under its own folder (``env``: the variables that point there; the test
+    environment itself is left as it was). Tests that change it work on a copy."""
+    import json
+
+    root = tmp_path_factory.mktemp("demo")
+    saved = dict(os.environ)
+    env = point_settings_at(root)
+    from flows.demo import demo_flow
+
+    try:
+        summary = demo_flow(str(root / "inputs"), 2, 11)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    manifest = json.loads((root / "inputs" / "truth" / "manifest.json").read_text(encoding="utf-8"))
+    return {"root": root, "summary": summary, "manifest": manifest, "db": Path(env["MINSHENG_DB"]), "env": env}

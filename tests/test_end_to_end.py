@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import point_settings_at
 
 pytestmark = pytest.mark.slow
 
@@ -42,19 +41,8 @@ def _snapshot(db: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def demo(prefect_harness, tmp_path_factory):
-    import os
-
-    root = tmp_path_factory.mktemp("demo")
-    saved = dict(os.environ)
-    env = point_settings_at(root)
-    from flows.demo import demo_flow
-
-    summary = demo_flow(str(root / "inputs"), 2, 11)
-    manifest = json.loads((root / "inputs" / "truth" / "manifest.json").read_text(encoding="utf-8"))
-    yield {"root": root, "summary": summary, "manifest": manifest, "db": Path(env["MINSHENG_DB"]), "env": env}
-    os.environ.clear()
-    os.environ.update(saved)
+def demo(demo_district):
+    return demo_district
 
 
 def _one(db, sql, params=None):
@@ -184,9 +172,11 @@ def test_query_cli_reads_the_warehouse(demo):
     assert refused.exit_code == 2
 
 
-def test_rerun_changes_nothing(demo):
+def test_rerun_changes_nothing(demo, monkeypatch):
     from flows.demo import demo_flow
 
+    for k, v in demo["env"].items():
+        monkeypatch.setenv(k, v)
     before = _snapshot(demo["db"])
     again = demo_flow(str(demo["root"] / "inputs"), 2, 11)
     assert _snapshot(demo["db"]) == before

@@ -389,7 +389,7 @@ def test_the_html_renders_in_chromium_with_every_chart_visible(full, tmp_path):
 # ---------------------------------------------------------------- the command
 
 
-def test_the_report_command_prints_every_form(full, monkeypatch, tmp_path):
+def test_the_report_command_prints_every_form(prefect_harness, full, monkeypatch, tmp_path):
     from typer.testing import CliRunner
 
     from flows.cli import app
@@ -408,7 +408,7 @@ def test_the_report_command_prints_every_form(full, monkeypatch, tmp_path):
         assert Path(path) == (tmp_path / "out" / f"weekly-report-{WEEKS[-2]}.{kind[:-1]}").resolve()
 
 
-def test_the_report_command_names_a_bad_week_in_one_line(full):
+def test_the_report_command_names_a_bad_week_in_one_line(prefect_harness, full):
     from typer.testing import CliRunner
 
     from flows.cli import app

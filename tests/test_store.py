@@ -3,6 +3,7 @@ from datetime import datetime
 import pytest
 
 from minsheng.channels import FeedbackRecord, Rejected
+from minsheng.channels import get as get_channel
 from warehouse import loader, query, resource
 
 
@@ -91,3 +92,16 @@ def test_a_key_twice_in_one_file_keeps_the_last_row_with_its_answers_and_contact
                                        FeedbackRecord("hotline", "A", datetime(2026, 11, 3, 15), "C03", "改了",
                                                       "o.csv", "line 3", contacts={"caller_phone": "13900000000"})])
     assert con.execute("select value from pii.contacts where record_id = 'hotline:A'").fetchall() == [("13900000000",)]
+
+
+def test_quarantine_heals_when_the_row_loads_and_reopens_when_it_fails_again(con):
+    bad = Rejected("hotline", "orders.csv", "line A", "unknown_community", "unknown community '东风'", "{}")
+    loader.load_items(con, "hotline", [bad], "orders.csv")
+    summary = query.resolve_query("quarantine_summary")
+    assert con.execute(summary).fetchall() == [("hotline", "unknown_community", 1)]
+    # the mapping is fixed (say, an alias added): the same position of the same file loads now
+    loader.load_batch(con, get_channel("hotline").batch("orders.csv", [_rec("A", "想申请低保")]), run_id="run-2")
+    assert con.execute("select resolved_by from quarantine").fetchall() == [("run-2",)]
+    assert con.execute(summary).fetchall() == []  # kept, but no longer counted
+    loader.load_items(con, "hotline", [bad], "orders.csv")
+    assert con.execute("select resolved_at is null from quarantine").fetchall() == [(True,)]

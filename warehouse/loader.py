@@ -33,13 +33,14 @@ _HASH = ("md5(concat_ws(chr(31), strftime({p}received_at, '%Y-%m-%dT%H:%M:%S'), 
          "{p}extra_json))")
 
 
-def load_batch(con: duckdb.DuckDBPyConnection, batch: ChannelBatch) -> LoadCounts:
+def load_batch(con: duckdb.DuckDBPyConnection, batch: ChannelBatch, *, run_id: str | None = None) -> LoadCounts:
     """Load one file's batch in one transaction.
 
     Within the file the last row of a key wins. A key already in the warehouse with the
     same content hash is a duplicate and adds nothing; with a new hash it supersedes the old
     row, which moves to ``raw_history``. Rejections go to quarantine, keyed by file,
-    position and reason, so a re-run adds nothing.
+    position and reason, so a re-run adds nothing; a position of the file that loads now closes
+    its open quarantine rows (marked resolved by ``run_id``), and one that fails again reopens its.
 
     The common case, a file of keys that are all new and each once, is loaded in one pass:
     the rows go from the Arrow batch into the table, hashed on the way, with nothing to
@@ -144,11 +145,20 @@ def load_batch(con: duckdb.DuckDBPyConnection, batch: ChannelBatch) -> LoadCount
                 """, {"ch": channel})
                 con.unregister("_contacts")
             con.execute("""
-                insert or ignore into quarantine
+                update quarantine set resolved_at = now()::timestamp, resolved_by = $run
+                where channel = $ch and source_file = $file and resolved_at is null
+                  and source_pos in (select source_pos from _batch)
+            """, {"ch": channel, "file": batch.source_file, "run": run_id or "ingest"})
+            con.execute("""
+                insert into quarantine
                     (quarantine_id, channel, source_file, source_pos, reason, message, raw_payload, first_seen)
                 select md5(concat_ws('|', $ch, $file, source_pos, reason)), $ch, $file, source_pos,
                        reason, message, payload, now()::timestamp
                 from _rejected
+                qualify row_number() over (partition by source_pos, reason) = 1
+                on conflict (quarantine_id) do update
+                set resolved_at = null, resolved_by = null, message = excluded.message,
+                    raw_payload = excluded.raw_payload
             """, {"ch": channel, "file": batch.source_file})
             if not all_new:
                 con.execute("drop table _in")

@@ -10,7 +10,7 @@ from typing import Literal
 import duckdb
 import pyarrow as pa
 
-from minsheng.domain import District, Taxonomy
+from minsheng.domain import UNKNOWN_COMMUNITY, District, Taxonomy
 from minsheng.matching import (
     CapacityChange,
     Demand,
@@ -38,7 +38,8 @@ def load_reference(con: duckdb.DuckDBPyConnection, district: District, taxonomy:
             {"community": c.code, "name": c.name, "registered": c.registered,
              "nongzhuanfei": c.nongzhuanfei, "elderly": c.elderly, "floating": c.floating}
             for c in district.communities
-        ])
+        ] + [{"community": UNKNOWN_COMMUNITY, "name": "未定位", "registered": None,
+              "nongzhuanfei": None, "elderly": None, "floating": None}])
         rows = [{"category": c.code, "name": c.name, "category_group": c.group, "served": c.served}
                 for c in taxonomy.categories]
         rows.append({"category": taxonomy.other_code, "name": taxonomy.other["name"],

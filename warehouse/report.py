@@ -41,7 +41,7 @@ from typing import Any
 import duckdb
 import jinja2
 
-from minsheng.domain import District, Taxonomy, week_start
+from minsheng.domain import UNKNOWN_COMMUNITY, District, Taxonomy, week_start
 from minsheng.pii import mask_text
 from warehouse.query import QueryResult, execute
 from warehouse.resource import Warehouse
@@ -194,6 +194,7 @@ def build_report(con: Any, ctx: ReportContext) -> dict[str, Any]:
     week = choice.week
     names = ctx.taxonomy.names()
     communities = {c.code: c.name for c in ctx.district.communities}
+    communities.setdefault(UNKNOWN_COMMUNITY, "未定位")  # records no place could be found for
     q = {name: _q(con, name, week=week) for name in (
         "week_channels", "week_categories", "week_keywords", "gaps", "utilization",
         "emerging", "unmet_by_reason", "satisfaction", "survey_response",

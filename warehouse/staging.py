@@ -219,11 +219,18 @@ def merge_part(con: duckdb.DuckDBPyConnection, part: Part) -> dict[str, int]:
         if n_dead:
             con.execute("""
                 insert or ignore into quarantine
+                    (quarantine_id, channel, source_file, source_pos, reason, message, raw_payload,
+                     first_seen, record_id, content_hash)
                 select md5(concat_ws('|', feedback_id, content_hash, stage || ':' || reason)),
                        channel, source_file, source_pos, stage || ':' || reason, message, payload,
                        now()::timestamp, nullif(feedback_id, ''), nullif(content_hash, '')
                 from _dead
             """)
+        if n_items:  # a record the text stage turned away before, now in items (say, corrected)
+            con.execute("""
+                update quarantine set resolved_at = now()::timestamp, resolved_by = $p
+                where resolved_at is null and record_id in (select feedback_id from _items)
+            """, {"p": part.part_id})
         for name, table in COUNT_TABLES.items():
             _merge_counts(con, table, _files(part.folder, name))
         _close_windows(con, part.watermark)

@@ -28,6 +28,9 @@ def records(path: Path, ctx: ReadContext) -> Iterator[Item]:
     rejected; valid ones carry their Likert answers and the open answer as text (which may be
     empty: such a record feeds the satisfaction table but is no demand)."""
     mapping, district = ctx.mapping, ctx.district
+    if district.survey is None:
+        raise UnreadableInput(f"{path.name}: district.yaml describes no survey: add a survey block "
+                              "(its items) before ingesting questionnaires")
     f = mapping.fields
     inp = read_tabular(path, mapping.encoding)
     header = [c for c in inp.table.column_names if c != "_row"]

@@ -146,7 +146,7 @@ def run_solver(db: str, solver: str, queue) -> None:  # type: ignore[no-untyped-
     from warehouse.resource import connect
 
     s = load_settings()
-    config = load_match_config(s.config_dir / s.matching.config, s.district.community_codes)
+    config = load_match_config(s.matching_config, s.district.community_codes)
     con = connect(Path(db))
     try:
         t = time.perf_counter()

@@ -1,0 +1,1 @@
+"""The packaged defaults: the demo district's config folder (see minsheng.settings)."""
