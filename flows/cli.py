@@ -235,8 +235,11 @@ def report(
     db: DbOpt = None,
 ) -> None:
     """Write the weekly matching report: HTML, Word, PDF and the gap tables as Excel."""
+    from flows.context import RunContext
     from flows.pipeline import report_flow
+    from warehouse.report import check_week
 
+    check_week(RunContext.load(db).warehouse, week)  # a week without data: one line, before the run
     result, failed = _run(report_flow, _db_arg(db), week)
     if failed:
         err.print(failed, soft_wrap=True)

@@ -172,6 +172,23 @@ def default_week(con: Any) -> WeekChoice:
     return choose_week(_q(con, "week_items").to_records())
 
 
+def _require(weeks: list[dict[str, Any]], week: str) -> None:
+    if week not in {r["week"] for r in weeks}:
+        known = ", ".join(r["week"] for r in weeks[-6:]) or "none"
+        raise ValueError(f"no demand items in week {week} (latest weeks with data: {known})")
+
+
+def check_week(wh: Warehouse, week: str | None) -> str:
+    """The week a report of ``week`` would cover (None: the default week); a ``ValueError``
+    saying which weeks have data when it has none. For a command to check before it runs."""
+    with wh.reader() as (con, _):
+        weeks = _q(con, "week_items").to_records()
+    if week is None:
+        return choose_week(weeks).week
+    _require(weeks, week)
+    return week
+
+
 def latest_week(wh: Warehouse) -> str:
     """The default week of the warehouse (see :func:`choose_week`)."""
     with wh.reader() as (con, _):
@@ -184,9 +201,7 @@ def build_report(con: Any, ctx: ReportContext) -> dict[str, Any]:
     if ctx.week is None:
         choice = choose_week(weeks)
     else:
-        if ctx.week not in {r["week"] for r in weeks}:
-            known = ", ".join(r["week"] for r in weeks[-6:]) or "none"
-            raise ValueError(f"no demand items in week {ctx.week} (latest weeks with data: {known})")
+        _require(weeks, ctx.week)
         clock = max(r["last_received"] for r in weeks)
         complete = clock.date() >= _sunday(ctx.week)
         choice = WeekChoice(ctx.week, complete, "as asked" if complete else
