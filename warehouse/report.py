@@ -168,10 +168,6 @@ def _hot_issues(con: Any, week: str) -> tuple[list[dict[str, Any]] | None, str |
     return issues, None
 
 
-def default_week(con: Any) -> WeekChoice:
-    return choose_week(_q(con, "week_items").to_records())
-
-
 def _require(weeks: list[dict[str, Any]], week: str) -> None:
     if week not in {r["week"] for r in weeks}:
         known = ", ".join(r["week"] for r in weeks[-6:]) or "none"
@@ -187,12 +183,6 @@ def check_week(wh: Warehouse, week: str | None) -> str:
         return choose_week(weeks).week
     _require(weeks, week)
     return week
-
-
-def latest_week(wh: Warehouse) -> str:
-    """The default week of the warehouse (see :func:`choose_week`)."""
-    with wh.reader() as (con, _):
-        return default_week(con).week
 
 
 def build_report(con: Any, ctx: ReportContext) -> dict[str, Any]:
