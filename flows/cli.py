@@ -347,7 +347,7 @@ def validate(
     s = load_settings()
     entry = current(s.model_dir)
     problems = validate_folder(s.config_dir, packaged_config_dir(), registry=supply or s.matching.registry,
-                               model_labels=entry.card["labels"] if entry else None,
+                               model_labels=entry.card.labels if entry else None,
                                model_ref=entry.ref if entry else "")
     console.print(f"config folder: {s.config_dir}")
     for p in problems:

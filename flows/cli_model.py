@@ -7,7 +7,7 @@ happen inside the commands so that ``--help`` stays instant.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -19,6 +19,9 @@ model_app = typer.Typer(
 )
 console = Console()
 err = Console(stderr=True)
+
+if TYPE_CHECKING:
+    from models.card import Metrics
 
 DbOpt = Annotated[
     Optional[Path], typer.Option("--db", help="warehouse file (corrections, review queue)")]
@@ -40,7 +43,6 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def _labelled(path: Path, text_cols: list[str] | None, label_col: str) -> list[tuple[str, str]]:
-    from minsheng.pii import mask_text
     from models.datasets import read_labelled
 
     try:
@@ -49,34 +51,30 @@ def _labelled(path: Path, text_cols: list[str] | None, label_col: str) -> list[t
         raise _fail(str(exc).strip('"')) from None
     if not pairs:
         raise _fail(f"{path.name}: no rows with both a text and a label")
-    # The pipeline classifies masked text: train and score on masked text too, so that no
-    # phone or ID number ever enters a model's vocabulary.
-    return [(mask_text(t), y) for t, y in pairs]
+    return pairs
 
 
-def _print_metrics(metrics: dict[str, Any]) -> None:
+def _print_metrics(metrics: Metrics) -> None:
     table = Table("label", "precision", "recall", "F1", "support", title="per class")
-    for label, m in metrics["per_class"].items():
-        table.add_row(label, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}",
-                      str(m["support"]))
+    for label, m in metrics.per_class.items():
+        table.add_row(label, f"{m.precision:.3f}", f"{m.recall:.3f}", f"{m.f1:.3f}", str(m.support))
     console.print(table)
-    conf = metrics["confusion"]
-    # Labels by number: a dozen label names side by side do not fit a terminal.
-    console.print("confusion matrix (rows: true label, columns: prediction): " + " · ".join(
-        f"{i} {label}" for i, label in enumerate(conf["labels"], start=1)))
-    matrix = Table("", *(str(i) for i in range(1, len(conf["labels"]) + 1)), box=None)
-    for i, row in enumerate(conf["matrix"], start=1):
-        matrix.add_row(str(i), *(str(v) if v else "·" for v in row))
-    console.print(matrix)
-    console.print(f"macro-F1 {metrics['macro_f1']:.4f} · accuracy {metrics['accuracy']:.4f}"
-                  + (f" · {metrics['method']}" if "method" in metrics else ""))
-    if "baseline" in metrics:
-        console.print(f"baseline ({metrics['baseline']['model']}), same splits: macro-F1 "
-                      f"{metrics['baseline']['macro_f1']:.4f} · margin "
-                      f"{metrics['margin_over_baseline']:+.4f}")
-    served = metrics["served"]
-    console.print(f"as served (below {served['unknown_threshold']} → other): "
-                  f"{served['other_rate']:.1%} other · macro-F1 {served['macro_f1']:.4f}")
+    if (conf := metrics.confusion) is not None:
+        # Labels by number: a dozen label names side by side do not fit a terminal.
+        console.print("confusion matrix (rows: true label, columns: prediction): " + " · ".join(
+            f"{i} {label}" for i, label in enumerate(conf.labels, start=1)))
+        matrix = Table("", *(str(i) for i in range(1, len(conf.labels) + 1)), box=None)
+        for i, row in enumerate(conf.matrix, start=1):
+            matrix.add_row(str(i), *(str(v) if v else "·" for v in row))
+        console.print(matrix)
+    console.print(f"macro-F1 {metrics.macro_f1:.4f} · accuracy {metrics.accuracy:.4f}"
+                  + (f" · {metrics.method}" if metrics.method else ""))
+    if (base := metrics.baseline) is not None:
+        console.print(f"baseline ({base.model}), same splits: macro-F1 {base.macro_f1:.4f} · "
+                      f"margin {metrics.margin_over_baseline:+.4f}")
+    if (served := metrics.served) is not None:
+        console.print(f"as served (below {served.unknown_threshold} → other): "
+                      f"{served.other_rate:.1%} other · macro-F1 {served.macro_f1:.4f}")
 
 
 @model_app.command()
@@ -99,9 +97,10 @@ def train(
 ) -> None:
     """Train the text models on a labelled file, print their scores, register a new version."""
     import re
+    from dataclasses import replace
 
-    from models.datasets import merge_corrections
-    from models.text import train_registered
+    from models.card import TrainingSource
+    from models.training import TrainConfig, train_model
     from warehouse.resource import Warehouse
     from warehouse.review import corrections as read_corrections
 
@@ -112,22 +111,21 @@ def train(
         with Warehouse(s.db).connect(read_only=True) as con:
             fixed = read_corrections(con)
     name = name or re.sub(r"[^A-Za-z0-9._-]+", "-", data.stem).strip("-.") or "model"
-    kind, path = ("pretrained", embedder) if embedder else (s.embedder.kind, s.embedder.path)
+    config = replace(TrainConfig.from_settings(s), cv=cv if cv >= 2 else None)
+    if embedder:
+        config = replace(config, embedder_kind="pretrained", embedder_path=embedder)
     with console.status(f"training {name} on {len(labelled)} texts"
                         + (f" + {len(fixed)} corrections" if fixed else "")
                         + (f", {cv}-fold cross-validation" if cv >= 2 else "")):
         try:
-            entry, card = train_registered(
-                merge_corrections(labelled, fixed), s.model_dir, name, make_current=make_current,
-                userdict=s.userdict, stopwords=s.stopwords, dim=s.embedder.dim,
-                unknown_threshold=s.classifier.unknown_threshold, random_state=s.classifier.seed,
-                embedder_kind=kind, embedder_path=path, cv=cv if cv >= 2 else None,
-                source={"file": str(data), "text_cols": text_col or ["text"],
-                        "label_col": label_col, "corrections": len(fixed)},
+            entry, card = train_model(
+                labelled, s.model_dir, name, config, corrections=fixed, make_current=make_current,
+                source=TrainingSource(file=str(data), text_cols=text_col or ["text"],
+                                      label_col=label_col),
             )
         except (ValueError, FileNotFoundError) as exc:
             raise _fail(str(exc)) from None
-    _print_metrics(card["metrics"])
+    _print_metrics(card.metrics)
     console.print(f"registered {entry.ref}" + (" (in use)" if make_current else ""))
 
 
@@ -141,11 +139,11 @@ def list_() -> None:
     table = Table("", "model", "texts", "labels", "macro-F1", "evaluation", "embedder")
     for e in list_models(s.model_dir):
         card = e.card
-        m = card.get("metrics", {})
-        evaluation = f"{m['folds']}-fold CV" if m.get("folds", 1) > 1 else "hold-out"
-        table.add_row("*" if in_use == e else "", e.ref, str(card["data"]["n_texts"]),
-                      str(len(card["labels"])), f"{m.get('macro_f1', float('nan')):.4f}",
-                      evaluation, card["embedder"]["kind"])
+        m = card.metrics
+        evaluation = f"{m.folds}-fold CV" if m.folds > 1 else "hold-out"
+        f1 = m.macro_f1 if m.macro_f1 is not None else float("nan")
+        table.add_row("*" if in_use == e else "", e.ref, str(card.data.n_texts),
+                      str(len(card.labels)), f"{f1:.4f}", evaluation, card.embedder.kind)
     console.print(table)
 
 
@@ -159,7 +157,9 @@ def evaluate(
 ) -> None:
     """Score a registered model on a labelled file."""
     from models.registry import current_model_dir, resolve
-    from models.text import evaluate_text_models, load_text_models
+    from models.spec import ModelSpec
+    from models.text import TextModels
+    from models.training import evaluate_text_models
 
     s = _settings()
     labelled = _labelled(data, text_col, label_col)
@@ -167,11 +167,14 @@ def evaluate(
         path = resolve(s.model_dir, model).path if model else current_model_dir(s.model_dir)
     except (KeyError, FileNotFoundError) as exc:
         raise _fail(str(exc).strip('"')) from None
-    models = load_text_models(path, userdict=s.userdict, stopwords=s.stopwords)
+    try:
+        models = TextModels.load(ModelSpec.for_model(path, userdict=s.userdict, stopwords=s.stopwords))
+    except (ValueError, FileNotFoundError) as exc:
+        raise _fail(str(exc)) from None
     metrics = evaluate_text_models(models, labelled)
     _print_metrics(metrics)
-    if metrics["unknown_labels"]:
-        console.print(f"labels the model does not know: {', '.join(metrics['unknown_labels'])}")
+    if metrics.unknown_labels:
+        console.print(f"labels the model does not know: {', '.join(metrics.unknown_labels)}")
 
 
 @model_app.command()
@@ -204,7 +207,7 @@ def build_embedder(
     from minsheng.pii import mask_text
     from models.datasets import read_table, read_texts
     from models.embed import build_project_embedder, fine_tune_embedder, read_marker
-    from models.segment import Segmenter
+    from models.text import make_segmenter
 
     s = _settings()
     out = out or s.model_dir / "embedders" / corpus.stem
@@ -212,8 +215,7 @@ def build_embedder(
         texts = [mask_text(t) for t in read_texts(corpus, text_col or ["text"])]
     except (FileNotFoundError, KeyError, ValueError) as exc:
         raise _fail(str(exc).strip('"')) from None
-    seg = Segmenter(userdict=str(s.userdict), stopwords=str(s.stopwords),
-                    cache_dir=str(s.model_dir / "jieba-cache"))
+    seg = make_segmenter(s.userdict, s.stopwords, s.model_dir)
     dim = dim or s.embedder.dim
     with console.status(f"building a {dim}-dimensional embedder from {len(texts)} texts"):
         try:
@@ -272,7 +274,7 @@ def correct(
 
     s = _settings(db)
     entry = current(s.model_dir)
-    known = set(entry.card["labels"]) if entry else set()
+    known = set(entry.card.labels) if entry else set()
     if known and label not in known and not new_label:
         raise _fail(f"{label!r} is not a label of {entry.ref}: one of {', '.join(sorted(known))} "
                     "(or pass --new-label)")

@@ -19,6 +19,7 @@ from flows.outcome import finish, publish_report_artifacts
 from flows.pipeline import ingest_flow
 from flows.tasks import checks_task, match_task, migrate_task, process_task, report_task
 from minsheng.channels import discover
+from models.card import ModelCard, TrainingSource
 
 #: Registry name of the model the demo trains on generated texts.
 GENERATED_MODEL = "generated"
@@ -38,42 +39,33 @@ class DemoSummary:
 
 
 @task(cache_policy=NO_CACHE)
-def train_demo_model_task(ctx: RunContext, force: bool = False) -> dict[str, Any]:
+def train_demo_model_task(ctx: RunContext, force: bool = False) -> ModelCard:
     """Return the card of the model in use; when there is none, or when it is the demo's own
     ``generated`` model and the configured embedder changed, train ``generated`` on generated
-    (masked) texts plus the review queue's corrections. A model that someone trained and chose
+    texts plus the review queue's corrections. A model that someone trained and chose
     (`minsheng model train`, `model use`) is never replaced here."""
     from minsheng.demo.generate import labelled_corpus
-    from minsheng.pii import mask_text
-    from models.datasets import merge_corrections
     from models.registry import current
-    from models.text import train_registered
+    from models.training import TrainConfig, train_model
     from warehouse.review import corrections
 
     s = ctx.settings
     entry = current(s.model_dir)
     if entry is not None and not force:
         card = entry.card
-        trained_with = (card["embedder"]["kind"], card["embedder"]["path"])
         # a classifier only fits the embedder it was trained on: switching the embedder in
         # config retrains, so a pretrained model replaces the default by config alone
-        if entry.name != GENERATED_MODEL or trained_with == (s.embedder.kind, s.embedder.path):
+        if entry.name != GENERATED_MODEL or (card.embedder.kind, card.embedder.path) == (
+                s.embedder.kind, s.embedder.path):
             return card
-    # the pipeline classifies masked text, so the model learns from masked text too (and
-    # never stores a phone number in its vocabulary)
-    labelled = [(mask_text(t), y) for t, y in
-                labelled_corpus(s.classifier.train_size, s.classifier.seed, s.taxonomy)]
     fixed: list[tuple[str, str]] = []
     if ctx.warehouse.exists():
         with ctx.warehouse.connect(read_only=True) as con:
             fixed = corrections(con)
-    _, card = train_registered(
-        merge_corrections(labelled, fixed), s.model_dir, GENERATED_MODEL,
-        userdict=str(s.userdict), stopwords=str(s.stopwords), dim=s.embedder.dim,
-        unknown_threshold=s.classifier.unknown_threshold, random_state=s.classifier.seed,
-        embedder_kind=s.embedder.kind, embedder_path=s.embedder.path,
-        source={"generated": {"n": s.classifier.train_size, "seed": s.classifier.seed},
-                "corrections": len(fixed)},
+    _, card = train_model(
+        labelled_corpus(s.classifier.train_size, s.classifier.seed, s.taxonomy), s.model_dir,
+        GENERATED_MODEL, TrainConfig.from_settings(s), corrections=fixed,
+        source=TrainingSource(generated={"n": s.classifier.train_size, "seed": s.classifier.seed}),
     )
     return card
 

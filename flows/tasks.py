@@ -20,8 +20,8 @@ from warehouse.resource import migrate
 
 if TYPE_CHECKING:  # Beam is imported only by the tasks that run it
     from models.registry import ModelEntry
+    from models.spec import ModelSpec
     from pipelines.batch import BeamRun
-    from pipelines.transforms import ModelSpec
     from warehouse.report import ReportFiles
     from warehouse.staging import Part
 
@@ -76,7 +76,7 @@ def model_in_use(ctx: RunContext) -> ModelEntry:
         raise ModelMissing(
             f"no text model in use under {s.model_dir}: train one on the district's "
             "labelled records (`minsheng model train --data FILE`), or run the demo (`minsheng demo`)")
-    if bad := s.taxonomy.unmapped(list(entry.card.get("labels", []))):
+    if bad := s.taxonomy.unmapped(list(entry.card.labels)):
         raise ModelMissing(
             f"the model in use ({entry.ref}) predicts labels that taxonomy.yaml neither has nor maps: "
             f"{', '.join(bad[:5])}{' …' if len(bad) > 5 else ''}: add them to label_map "
@@ -85,16 +85,11 @@ def model_in_use(ctx: RunContext) -> ModelEntry:
 
 
 def _model_spec(ctx: RunContext) -> ModelSpec:
-    from pipelines.transforms import ModelSpec
+    from models.spec import ModelSpec
 
     s = ctx.settings
-    model = model_in_use(ctx)
-    embedder = model.card["embedder"]  # the embedder a model was trained with serves it
-    return ModelSpec(
-        model_dir=str(model.path), userdict=str(s.userdict), stopwords=str(s.stopwords),
-        embedder_kind=embedder["kind"], embedder_path=embedder["path"],
-        other_label=s.taxonomy.other_code,
-    )
+    # the embedder a model was trained with serves it: the spec reads it off the card
+    return ModelSpec.for_model(model_in_use(ctx).path, userdict=s.userdict, stopwords=s.stopwords)
 
 
 def _beam_run(ctx: RunContext, argv: list[str] | None) -> BeamRun:
@@ -115,9 +110,10 @@ def load_part_task(ctx: RunContext, part: Part) -> dict[str, int]:
 
     wh = ctx.warehouse
     model = current(ctx.settings.model_dir)
-    if model is not None:
+    dim = model.card.embedder.dim if model is not None else None
+    if dim is not None:  # a card too old to record it: the column keeps its type
         with wh.connect() as con:
-            ensure_embedding_dim(con, model.card["embedder"]["dim"])
+            ensure_embedding_dim(con, dim)
     counts = load_part(wh, part)
     with wh.connect() as con:
         counts["queued_for_review"] = refresh_review_queue(con, ctx.settings.classifier.review_threshold)
@@ -188,9 +184,10 @@ def report_task(ctx: RunContext, week: str | None = None) -> tuple[ReportFiles, 
 def retrain_task(ctx: RunContext) -> dict[str, Any]:
     """A new version of the model in use, trained on the data its card names plus the review
     queue's corrections; the demo's generated model is trained again on generated text."""
-    from minsheng.pii import mask_text
-    from models.datasets import merge_corrections, read_labelled
-    from models.text import train_registered
+    from dataclasses import replace
+
+    from models.datasets import read_labelled
+    from models.training import TrainConfig, train_model
     from warehouse.review import corrections
 
     s = ctx.settings
@@ -200,25 +197,22 @@ def retrain_task(ctx: RunContext) -> dict[str, Any]:
     if ctx.warehouse.exists():
         with ctx.warehouse.connect(read_only=True) as con:
             fixed = corrections(con)
-    source = card.get("source", {})
-    if "file" not in source:
+    source = card.source
+    if source.file is None:
         from flows.demo import GENERATED_MODEL, train_demo_model_task
 
         if entry.name != GENERATED_MODEL:
             raise ValueError(f"model {entry.ref} records no training file: train it again with "
                              "`minsheng model train --data FILE`")
         new = train_demo_model_task.fn(ctx, force=True)
-        return {"model": f"{GENERATED_MODEL}/{new['version']}", "corrections": len(fixed)}
-    path = Path(source["file"])
+        return {"model": f"{GENERATED_MODEL}/{new.version}", "corrections": len(fixed)}
+    path = Path(source.file)
     if not path.exists():
         raise FileNotFoundError(f"{path}, the data model {entry.ref} was trained on, is gone: train with "
                                 "`minsheng model train --data FILE`")
-    labelled = [(mask_text(t), y) for t, y in read_labelled(path, source["text_cols"], source["label_col"])]
-    new_entry, new_card = train_registered(
-        merge_corrections(labelled, fixed), s.model_dir, entry.name,
-        userdict=s.userdict, stopwords=s.stopwords, dim=s.embedder.dim,
-        unknown_threshold=s.classifier.unknown_threshold, random_state=s.classifier.seed,
-        embedder_kind=card["embedder"]["kind"], embedder_path=card["embedder"]["path"],
-        source={**source, "corrections": len(fixed)},
-    )
-    return {"model": new_entry.ref, "corrections": len(fixed), "macro_f1": new_card["metrics"]["macro_f1"]}
+    config = replace(TrainConfig.from_settings(s), embedder_kind=card.embedder.kind,
+                     embedder_path=card.embedder.path)
+    labelled = read_labelled(path, source.text_cols or ["text"], source.label_col or "label")
+    new_entry, new_card = train_model(labelled, s.model_dir, entry.name, config, corrections=fixed,
+                                      source=source)
+    return {"model": new_entry.ref, "corrections": len(fixed), "macro_f1": new_card.metrics.macro_f1}

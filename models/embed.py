@@ -380,7 +380,7 @@ def load_embedder(kind: str, path: str | Path | None, project_dir: Path) -> Embe
         if read_marker(project_dir) is None:
             raise FileNotFoundError(
                 f"no project embedder in {project_dir} (missing {MARKER_FILE}): train the text "
-                "models first (models.text.train_text_models, or the training flow)."
+                "models first (`minsheng model train`, or models.training.train_model)."
             )
         return SentenceTransformerEmbedder(project_dir)
     if kind != "pretrained":

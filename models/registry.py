@@ -2,7 +2,7 @@
 
 Layout under the settings' ``model_dir``::
 
-    registry/<name>/<version>/   one trained model (see models.text): card.json,
+    registry/<name>/<version>/   one trained model (see models.card): card.json,
                                  classifier.joblib, embedder/, jieba-cache/
     current.json                 {"name": ..., "version": ...}: the model in use
 
@@ -23,7 +23,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from models.card import CARD_FILE, ModelCard
 
 __all__ = [
     "CARD_FILE",
@@ -37,7 +38,6 @@ __all__ = [
     "use",
 ]
 
-CARD_FILE = "card.json"
 REGISTRY_DIR = "registry"
 CURRENT_FILE = "current.json"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -52,9 +52,9 @@ class ModelEntry:
     path: Path
 
     @property
-    def card(self) -> dict[str, Any]:
+    def card(self) -> ModelCard:
         """The model card written at training time."""
-        return json.loads((self.path / CARD_FILE).read_text(encoding="utf-8"))
+        return ModelCard.read(self.path)
 
     @property
     def ref(self) -> str:
@@ -142,8 +142,7 @@ def staging_version(model_dir: Path, name: str) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(dir=parent, prefix=".training-"))
     try:
         yield tmp
-        version = json.loads((tmp / CARD_FILE).read_text(encoding="utf-8"))["version"]
-        os.replace(tmp, parent / version)
+        os.replace(tmp, parent / ModelCard.read(tmp).version)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)

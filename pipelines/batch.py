@@ -29,12 +29,12 @@ from apache_beam.transforms.window import GlobalWindows
 from apache_beam.utils.windowed_value import WindowedValue
 
 from minsheng.records import DEAD_LETTER, DEMAND_ITEM, WINDOW_COUNT
+from models.spec import ModelSpec
 from pipelines.transforms import (
     DEAD,
     Classify,
     Embed,
     MaskPersonalData,
-    ModelSpec,
     ParseFeedback,
     Segment,
     SplitDemandItems,

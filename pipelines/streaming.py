@@ -38,9 +38,10 @@ from apache_beam.utils.timestamp import Duration
 from minsheng.channels import UnreadableInput, channel_of, read_file
 from minsheng.domain import ChannelMapping, District
 from minsheng.records import DEAD_LETTER, DEMAND_ITEM, WINDOW_COUNT
+from models.spec import ModelSpec
 from pipelines.batch import BeamRun, stage_part, text_stage
 from pipelines.inbox import Inbox, Reader
-from pipelines.transforms import NAMESPACE, ModelSpec
+from pipelines.transforms import NAMESPACE
 from pipelines.windows import CountDemandByWindow, wall_time, window_element
 from warehouse import staging
 from warehouse.resource import Warehouse

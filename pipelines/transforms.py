@@ -4,25 +4,31 @@ Each step takes and gives a PCollection of batches: lists of plain dicts (feedba
 later demand items). Beam's per-element work in Python costs about as much as the text
 models themselves, so elements travel a few hundred at a time; the models batch anyway.
 Every DoFn sends an element it cannot handle to the ``dead`` output as a dead letter (one
-dict per element), counted with a Beam metric, and the rest go on. Models are loaded once
-per DoFn instance in ``setup()``.
+dict per element), counted with a Beam metric, and the rest go on. The model steps are a few
+lines around one :class:`models.text.TextModels`, acquired in ``setup()`` from a per-process
+cache keyed by the :class:`~models.spec.ModelSpec`: the three steps of a worker process share
+one loaded copy of the models.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import apache_beam as beam
 from apache_beam import pvalue
 from apache_beam.metrics import Metrics
+from apache_beam.utils.shared import Shared
 
 from minsheng.pii import mask
+from models.spec import ModelSpec
+
+if TYPE_CHECKING:  # the models are imported by the workers that load them
+    from models.text import TextModels
 
 DEAD = "dead"
 NAMESPACE = "minsheng"
@@ -31,32 +37,10 @@ REQUIRED = ("feedback_id", "channel", "received_at", "week", "community", "text"
 Batch = list[dict[str, Any]]
 Rejected = tuple[Any, str, str]  # element, reason code, message
 
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """Where a worker finds the text models: plain paths, so it ships to any runner."""
-
-    model_dir: str
-    userdict: str
-    stopwords: str
-    embedder_kind: str = "project"
-    embedder_path: str | None = None
-    other_label: str = "other"
-    threads: int = 0  # for BLAS and torch in a worker; 0: the libraries' default
-
-    def limit_threads(self) -> None:
-        """Cap this process's BLAS and torch thread pools at ``threads``, when set."""
-        if self.threads > 0:
-            import torch
-            from threadpoolctl import threadpool_limits
-
-            threadpool_limits(self.threads)
-            torch.set_num_threads(self.threads)
-
-    @property
-    def model_version(self) -> str:
-        card = Path(self.model_dir) / "card.json"
-        return json.loads(card.read_text(encoding="utf-8")).get("version", "unknown")
+# A handle (a key, not the models) into Beam's per-process cache: made when a process imports
+# this module, so every model step in that process finds the same entry, whichever pipeline
+# built it. The entry holds the last spec's models; another spec replaces them.
+_TEXT_MODELS = Shared()
 
 
 def dead_letter(stage: str, element: Any, reason: str, message: str) -> dict[str, Any]:
@@ -193,35 +177,34 @@ class SplitDemandItems(beam.PTransform):
         return batches | "Split" >> beam.Map(lambda batch: [i for row in batch for i in explode(row)])
 
 
-class _SegmentFn(_BatchFn):
-    stage = "segment"
+class _ModelFn(_BatchFn):
+    """A batch step over the text models of ``spec``, loaded once per worker process."""
 
     def __init__(self, spec: ModelSpec) -> None:
         super().__init__()
         self.spec = spec
 
     def setup(self) -> None:
-        import logging
-
-        from models.segment import Segmenter
+        from models.text import TextModels
 
         logging.getLogger("jieba").setLevel(logging.WARNING)  # one dictionary-load line per worker otherwise
+        self.spec.limit_threads()
+        spec = self.spec
+        self.models: TextModels = _TEXT_MODELS.acquire(lambda: TextModels.load(spec),
+                                                       tag=spec.models_key)
 
-        self.segmenter = Segmenter(
-            userdict=self.spec.userdict, stopwords=self.spec.stopwords,
-            cache_dir=str(Path(self.spec.model_dir) / "jieba-cache"),
-        )
+
+class _SegmentFn(_ModelFn):
+    stage = "segment"
 
     def run_batch(self, batch: Batch) -> tuple[Batch, list[Rejected]]:
         done: Batch = []
         rejected: list[Rejected] = []
-        for item in batch:
-            tokens = self.segmenter.tokens(item["text"])
-            if not tokens:
+        for item, seg in zip(batch, self.models.segment([i["text"] for i in batch]), strict=True):
+            if not seg.tokens:
                 rejected.append((item, "no_tokens", "text has no words after segmentation"))
                 continue
-            done.append({**item, "tokens": " ".join(tokens),
-                         "keywords": self.segmenter.keywords(tokens, k=3)})
+            done.append({**item, "tokens": seg.joined, "keywords": seg.keywords})
         return done, rejected
 
 
@@ -236,24 +219,11 @@ class Segment(beam.PTransform):
         return batches | "Segment" >> beam.ParDo(_SegmentFn(self.spec)).with_outputs(DEAD, main="ok")
 
 
-class _EmbedFn(_BatchFn):
+class _EmbedFn(_ModelFn):
     stage = "embed"
 
-    def __init__(self, spec: ModelSpec) -> None:
-        super().__init__()
-        self.spec = spec
-
-    def setup(self) -> None:
-        from models.embed import load_embedder
-
-        self.spec.limit_threads()
-        self.embedder = load_embedder(
-            self.spec.embedder_kind, self.spec.embedder_path, Path(self.spec.model_dir) / "embedder"
-        )
-
     def run_batch(self, batch: Batch) -> tuple[Batch, list[Rejected]]:
-        field = "tokens" if self.embedder.wants_segmented else "text"
-        vectors = self.embedder.encode([item[field] for item in batch])
+        vectors = self.models.embed([i["text"] for i in batch], [i["tokens"] for i in batch])
         return [{**item, "embedding": vec} for item, vec in zip(batch, vectors, strict=True)], []
 
 
@@ -268,46 +238,24 @@ class Embed(beam.PTransform):
         return batches | "Encode" >> beam.ParDo(_EmbedFn(self.spec)).with_outputs(DEAD, main="ok")
 
 
-class _ClassifyFn(_BatchFn):
+class _ClassifyFn(_ModelFn):
     stage = "classify"
 
-    def __init__(self, spec: ModelSpec) -> None:
-        super().__init__()
-        self.spec = spec
-
-    def setup(self) -> None:
-        from models.classify import DemandClassifier
-        from models.signals import sentiment, urgency
-
-        self.spec.limit_threads()
-        self.classifier = DemandClassifier.load(Path(self.spec.model_dir) / "classifier.joblib")
-        self.version = self.spec.model_version
-        self.urgency, self.sentiment = urgency, sentiment
-
     def run_batch(self, batch: Batch) -> tuple[Batch, list[Rejected]]:
-        import pandas as pd
-
-        frame = pd.DataFrame({
-            "text": [i["text"] for i in batch],
-            "tokens": [i["tokens"] for i in batch],
-            "embedding": [i["embedding"] for i in batch],
-        })
-        proba = self.classifier.predict_proba(frame)
-        top = self.classifier.top_k_from_proba(proba, k=3)
-        labels = self.classifier.labels_from_proba(proba)
-        out = []
-        for item, label, ranked in zip(batch, labels, top, strict=True):
-            out.append({
-                **item,
-                "category": str(label),
-                "confidence": float(ranked[0][1]),
-                "top3": json.dumps([[c, round(float(p), 4)] for c, p in ranked], ensure_ascii=False),
-                "embedding": [float(x) for x in item["embedding"]],
-                "model_version": self.version,
-                "urgent": self.urgency(item["text"]),
-                "sentiment": self.sentiment(item["text"]),
-            })
-        return out, []
+        texts = [i["text"] for i in batch]
+        classes = self.models.classify(texts, [i["tokens"] for i in batch],
+                                       [i["embedding"] for i in batch])
+        signals = self.models.signals(texts)
+        return [{
+            **item,
+            "category": c.category,
+            "confidence": float(c.confidence),
+            "top3": json.dumps([[k, round(float(p), 4)] for k, p in c.top3], ensure_ascii=False),
+            "embedding": [float(x) for x in item["embedding"]],
+            "model_version": self.models.version,
+            "urgent": sig.urgent,
+            "sentiment": sig.sentiment,
+        } for item, c, sig in zip(batch, classes, signals, strict=True)], []
 
 
 class Classify(beam.PTransform):

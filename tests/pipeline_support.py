@@ -29,7 +29,7 @@ def trained_models(base: Path, settings: Settings) -> Path:
         return model_dir
     from minsheng.demo.generate import labelled_corpus
     from minsheng.pii import mask_text
-    from models.text import train_text_models
+    from models.training import train_text_models
 
     labelled = [(mask_text(t), y) for t, y in labelled_corpus(600, 7, settings.taxonomy)]
     train_text_models(labelled, model_dir, userdict=str(settings.userdict),
@@ -85,7 +85,7 @@ def micro_batches(db: Path, inbox: Path, staging: Path, model_dir: Path, setting
     from pipelines.batch import BeamRun
     from pipelines.inbox import Inbox
     from pipelines.streaming import MicroBatches
-    from pipelines.transforms import ModelSpec
+    from models.spec import ModelSpec
 
     spec = ModelSpec(str(model_dir), str(settings.userdict), str(settings.stopwords))
 

@@ -94,7 +94,7 @@ def test_corrections_flow_into_the_next_training(home: Path) -> None:
     from models.registry import current
 
     card = current(home / "data" / "models").card
-    assert card["source"]["corrections"] == 1 and card["data"]["n_texts"] == 181
+    assert card.source.corrections == 1 and card.data.n_texts == 181
 
 
 def test_flow_keeps_a_chosen_model(home: Path) -> None:
@@ -108,8 +108,45 @@ def test_flow_keeps_a_chosen_model(home: Path) -> None:
             card = {"version": "20260101T000000Z-x", "embedder": {"kind": kind, "path": path}}
             (tmp / "card.json").write_text(json.dumps(card), encoding="utf-8")
     use(models, "district")
-    assert train_demo_model_task.fn(RunContext.load())["embedder"] == {"kind": "project", "path": None}
+    kept = train_demo_model_task.fn(RunContext.load()).embedder
+    assert (kept.kind, kept.path) == ("project", None)
     # chosen by someone, with another embedder than the configured one: still kept (the
     # pipeline reads the embedder from the model's card)
     use(models, "bge")
-    assert train_demo_model_task.fn(RunContext.load())["embedder"]["path"] == "/m/bge"
+    assert train_demo_model_task.fn(RunContext.load()).embedder.path == "/m/bge"
+
+
+def test_retrain_trains_the_model_in_use_again(home: Path) -> None:
+    """The retrain task reads the file and columns on the card, lays the corrections over
+    them and registers a new version of the same name, through the same train_model as the
+    CLI; a model whose card names no file is refused in one line."""
+    from flows.context import RunContext
+    from flows.tasks import retrain_task
+    from models.registry import current, list_models, staging_version, use
+    from warehouse import resource
+    from warehouse.review import correct, refresh_review_queue
+
+    _run("train", "--data", str(home / "orders.csv"), "--text-col", "内容", "--label-col", "类别")
+    models = home / "data" / "models"
+    first = current(models)
+    con = resource.connect(home / "data" / "minsheng.duckdb")
+    resource.migrate(con)
+    _insert(con, [_item("hotline:1#1", 0.3, _vector(1), text="门口的车把路堵死了")])
+    refresh_review_queue(con, 0.6)
+    correct(con, "hotline:1#1", "parking")
+    con.close()
+    out = retrain_task.fn(RunContext.load())
+    new = current(models)
+    assert out["model"] == new.ref != first.ref and new.name == "orders"
+    card = new.card
+    assert card.source.file == first.card.source.file and card.source.text_cols == ["内容"]
+    assert card.source.corrections == 1 and card.data.n_texts == 181
+    assert card.embedder.kind == first.card.embedder.kind and out["macro_f1"] == card.metrics.macro_f1
+    assert PHONE.encode() not in (new.path / "classifier.joblib").read_bytes()  # masked again
+
+    with staging_version(models, "district") as tmp:
+        (tmp / "card.json").write_text(json.dumps({"version": "20260101T000000Z-x"}), encoding="utf-8")
+    use(models, "district")
+    with pytest.raises(ValueError, match="records no training file"):
+        retrain_task.fn(RunContext.load())
+    assert len(list_models(models)) == 3

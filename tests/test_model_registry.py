@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from models.card import TrainingSource
 from models.datasets import merge_corrections, read_labelled, read_texts
 from models.registry import (
     current,
@@ -17,7 +18,9 @@ from models.registry import (
     staging_version,
     use,
 )
-from models.text import load_text_models, train_registered
+from models.spec import ModelSpec
+from models.text import TextModels
+from models.training import TrainConfig, train_model
 from tests.text_corpus import STOPWORDS, USERDICT, toy_corpus
 
 
@@ -59,18 +62,19 @@ def test_failed_training_leaves_no_version(tmp_path: Path) -> None:
             pass
 
 
-def test_train_registered_and_load(tmp_path: Path) -> None:
-    entry, card = train_registered(
-        toy_corpus(200, seed=4), tmp_path, "toy", userdict=USERDICT, stopwords=STOPWORDS,
-        dim=16, cv=3, source={"file": "toy.csv"},
+def test_train_model_registers_and_loads(tmp_path: Path) -> None:
+    config = TrainConfig(userdict=str(USERDICT), stopwords=str(STOPWORDS), dim=16, cv=3)
+    entry, card = train_model(
+        toy_corpus(200, seed=4), tmp_path, "toy", config, source=TrainingSource(file="toy.csv"),
     )
     assert current(tmp_path) == entry and entry.card == card
-    assert card["name"] == "toy" and card["source"] == {"file": "toy.csv"}
-    assert card["metrics"]["folds"] == 3 and card["metrics"]["n_scored"] == 200
-    models = load_text_models(current_model_dir(tmp_path), userdict=USERDICT, stopwords=STOPWORDS)
+    assert card.name == "toy" and card.source.file == "toy.csv" and card.source.corrections == 0
+    assert card.metrics.folds == 3 and card.metrics.n_scored == 200
+    spec = ModelSpec.for_model(current_model_dir(tmp_path), userdict=USERDICT, stopwords=STOPWORDS)
+    assert (spec.embedder_kind, spec.embedder_path) == ("project", None)  # off the card
+    models = TextModels.load(spec)
     assert models.analyse(["小区乱停车，停车位不够"])[0].category == "parking"
-    second, _ = train_registered(toy_corpus(200, seed=5), tmp_path, "toy", make_current=False,
-                                 userdict=USERDICT, stopwords=STOPWORDS, dim=16)
+    second, _ = train_model(toy_corpus(200, seed=5), tmp_path, "toy", config, make_current=False)
     assert current(tmp_path) == entry and second in list_models(tmp_path)
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
+from models.card import ModelCard
 from models.classify import C_GRID, DemandClassifier
 from models.embed import (
     MARKER_FILE,
@@ -31,7 +32,9 @@ from models.embed import (
     read_marker,
 )
 from models.segment import Segmenter
-from models.text import TextModels, TextResult, load_text_models, train_text_models
+from models.spec import ModelSpec
+from models.text import TextModels, TextResult
+from models.training import train_text_models
 from tests.text_corpus import CATEGORIES as _CATEGORIES
 from tests.text_corpus import STOPWORDS, USERDICT, toy_corpus
 
@@ -376,7 +379,7 @@ def test_logreg_variant(toy_frames) -> None:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ModelCard]:
     model_dir = tmp_path_factory.mktemp("models")
     card = train_text_models(
         toy_corpus(300, seed=4), model_dir, userdict=USERDICT, stopwords=STOPWORDS, dim=32
@@ -384,33 +387,39 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     return model_dir, card
 
 
-def test_train_writes_models_and_card(trained: tuple[Path, dict]) -> None:
+def test_train_writes_models_and_card(trained: tuple[Path, ModelCard]) -> None:
     model_dir, card = trained
     files = ("classifier.joblib", "card.json", f"embedder/{MARKER_FILE}", "jieba-cache/jieba.cache")
     for name in files:
         assert (model_dir / name).is_file(), name
-    assert json.loads((model_dir / "card.json").read_text(encoding="utf-8")) == card
-    assert card["labels"] == sorted(_CATEGORIES)
-    assert card["embedder"]["dim"] == 32 and card["embedder"]["marker"]["kind"] == "project"
-    metrics = card["metrics"]
-    assert metrics["folds"] == 1 and metrics["n_scored"] == 60  # the 20 % hold-out
-    assert set(metrics["per_class"]) == set(_CATEGORIES)
-    assert metrics["macro_f1"] >= 0.9
-    assert metrics["baseline"]["macro_f1"] >= 0.8
-    assert metrics["margin_over_baseline"] == pytest.approx(
-        metrics["macro_f1"] - metrics["baseline"]["macro_f1"])
-    conf = metrics["confusion"]
-    assert conf["labels"][:6] == sorted(_CATEGORIES)
-    assert sum(map(sum, conf["matrix"])) == 60
-    assert card["classifier"]["C_"] in (0.1, 0.3, 1.0, 3.0)
-    assert len(card["data"]["sha256"]) == 64 and card["versions"]["jieba"] == "0.42.1"
-    assert card["version"]
+    assert ModelCard.read(model_dir) == card
+    raw = json.loads((model_dir / "card.json").read_text(encoding="utf-8"))
+    assert raw["embedder"]["dim"] == 32 and raw["labels"] == sorted(_CATEGORIES)  # plain JSON
+    assert card.labels == sorted(_CATEGORIES)
+    assert card.embedder.dim == 32 and card.embedder.marker["kind"] == "project"
+    metrics = card.metrics
+    assert metrics.folds == 1 and metrics.n_scored == 60  # the 20 % hold-out
+    assert set(metrics.per_class) == set(_CATEGORIES)
+    assert metrics.macro_f1 >= 0.9
+    assert metrics.baseline.macro_f1 >= 0.8
+    assert metrics.margin_over_baseline == pytest.approx(
+        metrics.macro_f1 - metrics.baseline.macro_f1)
+    conf = metrics.confusion
+    assert conf.labels[:6] == sorted(_CATEGORIES)
+    assert sum(map(sum, conf.matrix)) == 60
+    assert card.classifier["C_"] in (0.1, 0.3, 1.0, 3.0)
+    assert len(card.data.sha256) == 64 and card.versions["jieba"] == "0.42.1"
+    assert card.version
 
 
-def test_analyse(trained: tuple[Path, dict]) -> None:
-    model_dir, _ = trained
-    models = load_text_models(model_dir, userdict=USERDICT, stopwords=STOPWORDS)
-    assert isinstance(models, TextModels)
+def _spec(model_dir: Path, **kw) -> ModelSpec:
+    return ModelSpec(str(model_dir), str(USERDICT), str(STOPWORDS), **kw)
+
+
+def test_analyse(trained: tuple[Path, ModelCard]) -> None:
+    model_dir, card = trained
+    models = TextModels.load(_spec(model_dir))
+    assert isinstance(models, TextModels) and models.version == card.version
     texts = [
         "请问日间照料怎么申请？家里有独居老人",
         "小区乱停车，停车位不够",
@@ -432,13 +441,10 @@ def test_analyse(trained: tuple[Path, dict]) -> None:
     assert models.analyse([]) == []
 
 
-def test_load_rejects_embedder_of_other_dim(trained: tuple[Path, dict], project_dir: Path) -> None:
+def test_load_rejects_embedder_of_other_dim(trained: tuple[Path, ModelCard], project_dir: Path) -> None:
     model_dir, _ = trained  # classifier trained on 32 dimensions; project_dir gives 8
     with pytest.raises(ValueError, match="dimensions"):
-        load_text_models(
-            model_dir, userdict=USERDICT, stopwords=STOPWORDS,
-            embedder_kind="pretrained", embedder_path=project_dir,
-        )
+        TextModels.load(_spec(model_dir, embedder_kind="pretrained", embedder_path=str(project_dir)))
 
 
 def test_train_rejects_tiny_classes(tmp_path: Path) -> None:
@@ -456,6 +462,114 @@ def test_generated_corpus_macro_f1(settings, tmp_path: Path) -> None:
     train = labelled_corpus(1500, seed=1, taxonomy=settings.taxonomy)
     test = labelled_corpus(500, seed=2, taxonomy=settings.taxonomy)
     train_text_models(train, tmp_path, userdict=USERDICT, stopwords=STOPWORDS)
-    models = load_text_models(tmp_path, userdict=USERDICT, stopwords=STOPWORDS)
+    models = TextModels.load(_spec(tmp_path))
     predicted = [r.category for r in models.analyse([t for t, _ in test])]
     assert f1_score([y for _, y in test], predicted, average="macro") >= 0.85
+
+
+# -- the model card and the loader's checks ---------------------------------------------------
+
+#: A card as the first registered models wrote it: no name or source, hold-out metrics of
+#: another shape (macro_f1_argmax, test_size, ...), no embedder marker.
+OLD_CARD = {
+    "version": "20260101T000000Z-0badcafe",
+    "created": "2026-01-01T00:00:00+00:00",
+    "data": {"n_texts": 300, "sha256": "ab" * 32, "label_counts": {"parking": 50}},
+    "labels": sorted(_CATEGORIES),
+    "other_label": "other",
+    "segmenter": {"userdict_sha256": None, "stopwords_sha256": None, "hmm": True},
+    "embedder": {"kind": "project", "path": None, "dim": 32},
+    "classifier": {"C": "auto", "unknown_threshold": 0.35},
+    "metrics": {"method": "stratified hold-out", "test_size": 0.2, "n_train": 240, "n_test": 60,
+                "macro_f1": 0.97, "accuracy": 0.97, "macro_f1_argmax": 0.98, "other_rate": 0.01,
+                "per_class": {"parking": {"precision": 1.0, "recall": 0.9, "f1": 0.95,
+                                          "support": 10}}},
+    "versions": {"python": "3.11.9"},
+}
+
+
+def _copy_model(model_dir: Path, to: Path, **card: object) -> Path:
+    """A copy of a trained model directory whose card.json is replaced by ``card`` (a dict)."""
+    shutil.copytree(model_dir, to)
+    if card:
+        (to / "card.json").write_text(json.dumps(card, ensure_ascii=False), encoding="utf-8")
+    return to
+
+
+def test_model_card_round_trip(trained: tuple[Path, ModelCard], tmp_path: Path) -> None:
+    _, card = trained
+    card.write(tmp_path)
+    back = ModelCard.read(tmp_path)
+    assert back == card and back.created == card.created and back.metrics.served == card.metrics.served
+    # a key this version does not know (written by a newer one) survives a read and a write
+    raw = json.loads((tmp_path / "card.json").read_text(encoding="utf-8"))
+    raw["embedder"]["pooling"] = "sum"
+    raw["reviewed_by"] = "planner"
+    (tmp_path / "card.json").write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
+    ModelCard.read(tmp_path).write(tmp_path)
+    again = json.loads((tmp_path / "card.json").read_text(encoding="utf-8"))
+    assert again["embedder"]["pooling"] == "sum" and again["reviewed_by"] == "planner"
+
+
+def test_an_old_card_still_loads(trained: tuple[Path, ModelCard], tmp_path: Path) -> None:
+    old = ModelCard.model_validate(OLD_CARD)
+    assert old.name is None and old.source.file is None and old.embedder.marker is None
+    assert old.metrics.macro_f1 == 0.97 and old.metrics.folds == 1 and old.metrics.baseline is None
+    assert old.metrics.per_class["parking"].recall == 0.9
+    assert old.metrics.model_extra["macro_f1_argmax"] == 0.98  # kept, though no longer written
+    # a model directory with such a card serves as before, under the card's version
+    model_dir = _copy_model(trained[0], tmp_path / "old", **OLD_CARD)
+    models = TextModels.load(ModelSpec.for_model(model_dir, userdict=USERDICT, stopwords=STOPWORDS))
+    assert models.version == OLD_CARD["version"]
+    assert models.analyse(["小区乱停车，停车位不够"])[0].category == "parking"
+    # the barest card (a version only) reads too
+    assert ModelCard.model_validate({"version": "v"}).embedder.kind == "project"
+
+
+def test_load_serves_with_the_embedder_on_the_card(
+    trained: tuple[Path, ModelCard], project_dir: Path, tmp_path: Path
+) -> None:
+    """A card naming an embedder of another dimension than the classifier's is refused, with
+    the spec written out from the card and with the spec left to read it."""
+    _, card = trained
+    wrong = card.model_copy(update={"embedder": card.embedder.model_copy(
+        update={"kind": "pretrained", "path": str(project_dir), "dim": 8})})
+    model_dir = _copy_model(trained[0], tmp_path / "wrong")
+    wrong.write(model_dir)
+    spec = ModelSpec.for_model(model_dir, userdict=USERDICT, stopwords=STOPWORDS)
+    assert (spec.embedder_kind, spec.embedder_path) == ("pretrained", str(project_dir))
+    for s in (spec, _spec(model_dir)):
+        with pytest.raises(ValueError, match="gives 8 dimensions but the classifier .* 32"):
+            TextModels.load(s)
+
+
+def test_load_warns_when_the_dictionaries_changed(
+    trained: tuple[Path, ModelCard], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    changed = tmp_path / "userdict.txt"
+    changed.write_text(USERDICT.read_text(encoding="utf-8") + "新词 5 n\n", encoding="utf-8")
+    with caplog.at_level("WARNING", logger="models.text"):
+        TextModels.load(_spec(trained[0]))
+    assert not caplog.records
+    with caplog.at_level("WARNING", logger="models.text"):
+        TextModels.load(ModelSpec(str(trained[0]), str(changed), str(STOPWORDS)))
+    assert [r.getMessage() for r in caplog.records] == [
+        f"userdict {changed} changed since the models in {trained[0]} were trained"]
+
+
+def test_batch_methods_compose_into_analyse(trained: tuple[Path, ModelCard]) -> None:
+    models = TextModels.load(_spec(trained[0]))
+    texts = ["电梯坏了三天了，老人上不了楼，紧急！", "社区的图书室很好，谢谢", "想咨询失业登记"]
+    segmented = models.segment(texts)
+    vectors = models.embed(texts, [s.joined for s in segmented])
+    np.testing.assert_allclose(vectors, models.embed(texts))  # segments when not given tokens
+    classes = models.classify(texts, [s.joined for s in segmented], vectors)
+    signals = models.signals(texts)
+    for r, seg, vec, c, sig in zip(models.analyse(texts), segmented, vectors, classes, signals,
+                                   strict=True):
+        assert (r.tokens, r.keywords) == (seg.tokens, seg.keywords)
+        np.testing.assert_array_equal(r.embedding, vec)
+        assert (r.category, r.confidence, r.top3) == (c.category, c.confidence, c.top3)
+        assert (r.urgent, r.sentiment) == (sig.urgent, sig.sentiment)
+    assert signals[0].urgent and signals[1].sentiment == 1
+    assert models.classify([], [], []) == [] and models.segment([]) == []

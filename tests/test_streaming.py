@@ -281,7 +281,7 @@ def test_unbounded_pipeline_writes_panes_that_the_loader_merges(tmp_path, tmp_pa
     from minsheng.channels import read_file
     from pipelines.inbox import Inbox
     from pipelines.streaming import StagedPanes, build_unbounded
-    from pipelines.transforms import ModelSpec
+    from models.spec import ModelSpec
     from warehouse.resource import connect
     from warehouse.staging import load_part
 

@@ -98,7 +98,7 @@ def test_model_spec_caps_the_numeric_thread_pools():
     import sys
 
     code = (
-        "from pipelines.transforms import ModelSpec\n"
+        "from models.spec import ModelSpec\n"
         "import torch, numpy\n"
         "from threadpoolctl import threadpool_info\n"
         "ModelSpec('m', 'u', 's', threads=1).limit_threads()\n"
@@ -107,3 +107,109 @@ def test_model_spec_caps_the_numeric_thread_pools():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+# -- the model steps: a few lines around one TextModels per process ---------------------------
+
+
+@pytest.fixture(scope="module")
+def toy_model(tmp_path_factory):
+    from models.training import train_text_models
+    from tests.text_corpus import STOPWORDS, USERDICT, toy_corpus
+
+    model_dir = tmp_path_factory.mktemp("transforms-model")
+    train_text_models(toy_corpus(240, seed=4), model_dir, userdict=USERDICT, stopwords=STOPWORDS, dim=16)
+    return model_dir, USERDICT, STOPWORDS
+
+
+def _spec_for(model_dir, userdict, stopwords):
+    from models.spec import ModelSpec
+
+    return ModelSpec.for_model(model_dir, userdict=userdict, stopwords=stopwords)
+
+
+def _model_steps(p, spec, batches):
+    from pipelines.transforms import Classify, Embed, Segment
+
+    segmented = p | beam.Create(batches) | "Segment" >> Segment(spec)
+    embedded = segmented.ok | "Embed" >> Embed(spec)
+    classified = embedded.ok | "Classify" >> Classify(spec)
+    dead = (segmented[DEAD], embedded[DEAD], classified[DEAD]) | beam.Flatten()
+    return classified.ok, dead
+
+
+TEXTS = ["请问日间照料怎么申请？家里有独居老人", "小区乱停车，停车位不够，紧急", "，，。。",
+         "楼道清洁没人管，物业费白交了", "社区图书室很好，谢谢"]
+
+
+def test_model_steps_give_the_rows_of_analyse(toy_model):
+    """Segment → Embed → Classify write on each item what TextModels.analyse says of its text,
+    in the item fields the loader reads; a text with no words is a dead letter."""
+    import json
+
+    import numpy as np
+
+    from models.text import TextModels
+
+    spec = _spec_for(*toy_model)
+    items = [{**_row(f"hotline:{n}", t), "item_id": f"hotline:{n}#1"} for n, t in enumerate(TEXTS)]
+    kept = [i for i in items if i["text"] != "，，。。"]
+    models = TextModels.load(spec)
+    expected = {}
+    for item, r in zip(kept, models.analyse([i["text"] for i in kept]), strict=True):
+        expected[item["item_id"]] = {
+            **item, "tokens": " ".join(r.tokens), "keywords": r.keywords, "category": r.category,
+            "confidence": r.confidence, "top3": json.dumps([[c, round(p, 4)] for c, p in r.top3],
+                                                            ensure_ascii=False),
+            "embedding": [float(x) for x in r.embedding], "model_version": models.version,
+            "urgent": r.urgent, "sentiment": r.sentiment,
+        }
+
+    def same_rows(batches):
+        rows = [row for batch in batches for row in batch]
+        assert sorted(r["item_id"] for r in rows) == sorted(expected)
+        for row in rows:
+            want = expected[row["item_id"]]
+            assert row.keys() == want.keys()
+            for key, value in want.items():
+                if key in ("confidence", "embedding"):
+                    np.testing.assert_allclose(row[key], value, rtol=1e-6, atol=1e-7)
+                else:
+                    assert row[key] == value, key
+
+    with _pipeline() as p:
+        out, dead = _model_steps(p, spec, [items])
+        assert_that(out, same_rows, label="rows")
+        assert_that(dead | beam.Map(lambda d: (d["feedback_id"], d["stage"], d["reason"])),
+                    equal_to([("hotline:2", "segment", "no_tokens")]), label="dead")
+    assert models.version == spec.model_version and expected  # the card's version on each row
+
+
+def test_model_steps_load_the_models_once_per_process(toy_model, tmp_path, monkeypatch):
+    """The three steps of a pipeline (and each of their bundles) share one TextModels in a
+    process; another model is loaded when the spec names it."""
+    import shutil
+
+    from models.text import TextModels
+
+    loads = []
+    real = TextModels.load.__func__
+
+    def counting(cls, spec):
+        loads.append(spec.model_dir)
+        return real(cls, spec)
+
+    monkeypatch.setattr(TextModels, "load", classmethod(counting))
+    model_dir, userdict, stopwords = toy_model
+    here = shutil.copytree(model_dir, tmp_path / "model")  # a spec no earlier test loaded
+    spec = _spec_for(here, userdict, stopwords)
+    batches = [[{**_row(f"p:{b}{n}", t), "item_id": f"p:{b}{n}#1"} for n, t in enumerate(TEXTS)]
+               for b in range(4)]
+    with _pipeline() as p:
+        out, _ = _model_steps(p, spec, batches)
+        assert_that(out | beam.Map(len) | beam.CombineGlobally(sum), equal_to([16]))
+    assert loads == [str(here)]
+    other = _spec_for(shutil.copytree(model_dir, tmp_path / "other"), userdict, stopwords)
+    with _pipeline() as p:
+        _model_steps(p, other, batches[:1])
+    assert loads == [str(here), str(other.model_dir)]

@@ -86,7 +86,7 @@ def prepare(tmp: Path, records: int, settings) -> tuple[Path, Path]:  # type: ig
     from minsheng.channels import discover, read_file
     from minsheng.demo.generate import generate_district, labelled_corpus
     from minsheng.pii import mask_text
-    from models.text import train_text_models
+    from models.training import train_text_models
     from warehouse import loader, staging
     from warehouse.resource import connect, migrate
 
@@ -120,10 +120,11 @@ def plain_loop(rows_path: Path, model_dir: Path, out: Path, settings, batch_size
     import pyarrow.parquet as pq
 
     from minsheng.pii import mask
-    from models.text import load_text_models
+    from models.spec import ModelSpec
+    from models.text import TextModels
     from pipelines.transforms import split_items
 
-    models = load_text_models(model_dir, userdict=settings.userdict, stopwords=settings.stopwords)
+    models = TextModels.load(ModelSpec(str(model_dir), str(settings.userdict), str(settings.stopwords)))
     items = []
     for row in pq.read_table(rows_path).to_pylist():
         text = mask(row["text"]).text
@@ -149,7 +150,7 @@ def beam_part(rows_path: Path, model_dir: Path, folder: Path, settings, workers:
     import pyarrow.parquet as pq
 
     from pipelines.batch import BeamRun, run_part
-    from pipelines.transforms import ModelSpec
+    from models.spec import ModelSpec
     from pipelines.windows import ELEMENT_SCHEMA, Watermarks
     from warehouse.staging import ROWS_DIR, ROWS_PER_FILE, STATE_FILE
 
@@ -177,7 +178,7 @@ def streaming_lag(tmp: Path, model_dir: Path, settings, seconds: float, rate: fl
     from minsheng.channels import read_file
     from pipelines.inbox import Inbox
     from pipelines.streaming import MicroBatches, run_stream
-    from pipelines.transforms import ModelSpec
+    from models.spec import ModelSpec
     from warehouse.resource import Warehouse, connect, migrate
     from warehouse.staging import load_part
 

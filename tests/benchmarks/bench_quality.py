@@ -3,7 +3,7 @@ the time `minsheng model train --cv 5` takes. Run on demand (``make bench``).
 
 The real benchmark (about 9,000 citizen messages, 7 department labels, baseline 0.928
 macro-F1 under 5-fold CV) is held outside this repository, so this script scores the recipe
-on data of two kinds, each through ``models.text.train_text_models(cv=5)`` exactly as the
+on data of two kinds, each through ``models.training.train_text_models(cv=5)`` exactly as the
 CLI runs it:
 
 * ``generated``: the demo generator's labelled corpus (19 categories, short texts);
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     from minsheng.demo.generate import labelled_corpus
     from minsheng.pii import mask_text
     from minsheng.settings import load_settings
-    from models.text import train_text_models
+    from models.training import train_text_models
 
     s = load_settings()
     sets = {
@@ -103,10 +103,10 @@ def main(argv: list[str] | None = None) -> None:
             card = train_text_models(data, Path(tmp), userdict=s.userdict, stopwords=s.stopwords,
                                      dim=s.embedder.dim, random_state=s.classifier.seed, cv=5)
             seconds = time.perf_counter() - start
-        m = card["metrics"]
+        m = card.metrics
         mean_len = sum(len(t) for t, _ in data) / len(data)
-        rows.append((name, len(data), len(card["labels"]), mean_len, m["macro_f1"],
-                     m["baseline"]["macro_f1"], m["margin_over_baseline"], m["C"], seconds))
+        rows.append((name, len(data), len(card.labels), mean_len, m.macro_f1,
+                     m.baseline.macro_f1, m.margin_over_baseline, m.C, seconds))
     print(f"{'data':10s} {'texts':>6s} {'labels':>6s} {'chars':>6s} {'ours':>7s} {'baseline':>8s} "
           f"{'margin':>7s} {'train --cv 5':>12s}  C per fold")
     for name, n, k, chars, ours, base, margin, cs, seconds in rows:

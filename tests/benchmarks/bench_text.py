@@ -51,7 +51,9 @@ def main(argv: list[str] | None = None) -> None:
     from minsheng.demo.generate import generate_district, labelled_corpus
     from minsheng.pii import mask_text
     from minsheng.settings import load_settings
-    from models.text import load_text_models, train_text_models
+    from models.spec import ModelSpec
+    from models.text import TextModels
+    from models.training import train_text_models
 
     s = load_settings()
     with tempfile.TemporaryDirectory(prefix="minsheng-bench-") as tmp:
@@ -63,8 +65,8 @@ def main(argv: list[str] | None = None) -> None:
         labelled = [(mask_text(t), y) for t, y in labelled_corpus(6000, 7, s.taxonomy)]
         train_text_models(labelled, Path(tmp) / "models", userdict=s.userdict,
                           stopwords=s.stopwords, dim=s.embedder.dim)
-        models = load_text_models(Path(tmp) / "models", userdict=s.userdict,
-                                  stopwords=s.stopwords)
+        models = TextModels.load(ModelSpec(str(Path(tmp) / "models"), str(s.userdict),
+                                           str(s.stopwords)))
         seg, emb, clf = models.segmenter, models.embedder, models.classifier
         # Warm up: dictionaries, lazy tokenizers, the hash index of the char n-grams.
         jieba.lcut("预热")
