@@ -11,7 +11,12 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test bench serve clean
+# System packages (Debian), run as root: Chromium prints the report's PDF and runs the browser
+# tests; Noto CJK draws Chinese in the charts' PNGs (Word) and on screen; WenQuanYi Micro Hei
+# prints the PDF (its text layer copies and searches as the ideographs, not Kangxi radicals).
+SYSTEM_PACKAGES := chromium fonts-noto-cjk fonts-wqy-microhei
+
+.PHONY: install system-deps demo test bench serve clean
 
 install: $(STAMP)
 
@@ -22,6 +27,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]' 2>&1 | grep -v "^WARNING: Location" || true
 	$(BIN)/python -c "import torch, apache_beam, prefect, duckdb, jieba, sentence_transformers, sklearn"
 	touch $(STAMP)
+
+system-deps:
+	dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1 || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES); }
 
 demo: $(STAMP)
 	mkdir -p "$(PREFECT_HOME)"

@@ -231,17 +231,23 @@ def match(
 
 @app.command()
 def report(
-    week: Annotated[Optional[str], typer.Option(help="ISO week, e.g. 2026-W47 (default: latest)")] = None,
+    week: Annotated[Optional[str], typer.Option(help="ISO week, e.g. 2026-W47 (default: the latest complete week)")] = None,
     db: DbOpt = None,
 ) -> None:
-    """Write the weekly matching report (HTML)."""
+    """Write the weekly matching report: HTML, Word, PDF and the gap tables as Excel."""
+    from flows.context import RunContext
     from flows.pipeline import report_flow
+    from warehouse.report import check_week
 
+    check_week(RunContext.load(db).warehouse, week)  # a week without data: one line, before the run
     result, failed = _run(report_flow, _db_arg(db), week)
     if failed:
         err.print(failed, soft_wrap=True)
         raise typer.Exit(1)
-    console.print(result["report"])
+    for kind, path in result["files"].items():
+        console.print(f"{kind + ':':5} {Path(path).resolve()}", highlight=False, soft_wrap=True)
+    for note in result["notes"]:
+        err.print(note, highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -108,8 +108,10 @@ def demo_flow(
     if failed:
         return finish({}, [f"data checks failed: {failed}"])
     report, headline = report_task(ctx, manifest.weeks[-1])
-    publish_report_artifacts(ctx, headline, report)
-    summary = DemoSummary(s.db, Path(report), ingested, matched["items"], matched["unmet"],
+    publish_report_artifacts(ctx, headline, str(report.html))
+    for note in report.notes:
+        log.warning("report: %s", note)
+    summary = DemoSummary(s.db, report.html, ingested, matched["items"], matched["unmet"],
                           matched["matched"], quarantined)
     log.info("demo summary: %s", {k: str(v) for k, v in asdict(summary).items()})
     return summary

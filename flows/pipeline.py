@@ -220,12 +220,13 @@ def check_flow(db: str | None = None) -> Any:
 
 @flow(name="minsheng-report", **HOOKS)
 def report_flow(db: str | None = None, week: str | None = None) -> Any:
-    """Write the weekly report for ``week`` (default: the latest week with data), and publish
+    """Write the weekly report for ``week`` (default: the latest complete week), and publish
     its headline figures and a link to its files as artifacts."""
     ctx = RunContext.load(db)
-    path, headline = report_task(ctx, week)
-    publish_report_artifacts(ctx, headline, path)
-    return {"report": path, **headline}
+    files, headline = report_task(ctx, week)
+    publish_report_artifacts(ctx, headline, str(files.html))
+    return {"report": str(files.html), "files": {k: str(v) for k, v in files.paths().items()},
+            "notes": list(files.notes), **headline}
 
 
 def last_complete_week(now: Any = None) -> str:

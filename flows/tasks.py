@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # Beam is imported only by the tasks that run it
     from models.registry import ModelEntry
     from models.spec import ModelSpec
     from pipelines.batch import BeamRun
+    from warehouse.report import ReportFiles
     from warehouse.staging import Part
 
 
@@ -166,19 +167,18 @@ def checks_task(ctx: RunContext) -> dict[str, int]:
 
 
 @task(cache_policy=NO_CACHE)
-def report_task(ctx: RunContext, week: str | None = None) -> tuple[str, dict[str, Any]]:
-    """Write the report of ``week`` (default: the latest with data): its path, and the
-    week's headline figures."""
+def report_task(ctx: RunContext, week: str | None = None) -> tuple[ReportFiles, dict[str, Any]]:
+    """Write the report of ``week`` (default: the latest complete week with data) as HTML,
+    Word, PDF and Excel: its files, and the week's headline figures."""
     from warehouse.query import execute
-    from warehouse.report import ReportContext, latest_week, write_report
+    from warehouse.report import ReportContext, write_report
     from warehouse.sql import read_sql
 
     s = ctx.settings
-    week = week or latest_week(ctx.warehouse)
-    path = write_report(ctx.warehouse, ReportContext(week, s.district, s.taxonomy), s.report_dir)
+    files = write_report(ctx.warehouse, ReportContext(week, s.district, s.taxonomy), s.report_dir)
     with ctx.warehouse.reader() as (con, _):
-        [headline] = execute(con, read_sql("queries", "week_totals"), {"week": week}).to_records()
-    return str(path), {"week": week, **headline}
+        [headline] = execute(con, read_sql("queries", "week_totals"), {"week": files.week}).to_records()
+    return files, {"week": files.week, **headline}
 
 
 @task(cache_policy=NO_CACHE)

@@ -121,6 +121,26 @@ def test_personal_data_appears_nowhere_outside_pii(demo):
     assert any(p in in_pii for p in secrets)  # call-back numbers are kept, in pii only
 
 
+def test_every_form_of_the_report_is_written_and_free_of_personal_data(demo):
+    import docx
+    import openpyxl
+
+    html = demo["summary"].report
+    doc = docx.Document(str(html.with_suffix(".docx")))
+    texts = [p.text for p in doc.paragraphs]
+    texts += [c.text for t in doc.tables for row in t.rows for c in row.cells]
+    wb = openpyxl.load_workbook(html.with_suffix(".xlsx"))
+    texts += [str(c.value) for ws in wb for row in ws.iter_rows() for c in row if c.value is not None]
+    pdf = html.with_suffix(".pdf")
+    if pdf.exists():
+        import pypdf
+
+        texts += [page.extract_text() for page in pypdf.PdfReader(str(pdf)).pages]
+    dump = "\n".join(texts)
+    assert "供需缺口" in dump and "满意度调查" in dump
+    assert [p for p in demo["manifest"]["pii"] if p in dump] == []
+
+
 def test_planted_spike_is_an_emerging_need(demo):
     from warehouse.sql import read_sql
 
