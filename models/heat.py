@@ -32,6 +32,10 @@ window being ``trend_window_days``):
 * ``fading`` — ``this <= fade_ratio * last``;
 * ``steady`` — otherwise. ``trend`` is ``this - last``.
 
+**Hot list** (:func:`rank_hot`): the live issues with at least ``min_messages_hot`` (2)
+message units, by heat. One message, however long, however many demand items it was split
+into, is never a hot issue on its own.
+
 **Title.** The issue's *most central text* is the item closest to the mean of its items'
 embeddings (or, without embeddings, the item whose tokens are shared by most of the issue's
 messages). Its keywords are the tokens (two characters or more, not part of the place name)
@@ -64,6 +68,7 @@ __all__ = [
     "Status",
     "issue_heat",
     "message_units",
+    "rank_hot",
     "summarise_issue",
 ]
 
@@ -89,6 +94,7 @@ class HeatConfig(BaseModel):
     fade_ratio: float = Field(0.5, ge=0, le=1)
     quiet_days: float = Field(14.0, gt=0)
     title_chars: int = Field(30, ge=8)
+    min_messages_hot: int = Field(2, ge=1, description="fewest messages of a hot issue")
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +236,17 @@ def issue_heat(items: Sequence[IssueItem], at: datetime,
         messages=len(units), residents=residents, likes=sum(u.likes for u in units),
         channels=tuple(sorted(per_channel)), heat=round(heat, 6), this_window=this,
         last_window=last, trend=this - last, status=status)
+
+
+def rank_hot(heats: Mapping[str, Heat], n: int = 10,
+             config: HeatConfig | None = None) -> list[str]:
+    """The ``n`` hottest issues: not dormant, at least ``min_messages_hot`` messages, by heat
+    (then id, for a stable order)."""
+    cfg = config or HeatConfig()
+    ok = [(h.heat, k) for k, h in heats.items()
+          if h.status != "dormant" and h.messages >= cfg.min_messages_hot]
+    ok.sort(key=lambda x: (-x[0], x[1]))
+    return [k for _, k in ok[:n]]
 
 
 def summarise_issue(items: Sequence[IssueItem], place_name: str | None = None,

@@ -94,17 +94,17 @@ class IssueConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    join_threshold: float = Field(0.9, description="least score to join an issue")
+    join_threshold: float = Field(0.7, description="least score to join an issue")
     place_same: float = Field(0.35, ge=0, description="bonus per unit of shared-place strength")
     place_diff: float = Field(0.6, ge=0, description="penalty per unit of place conflict")
     place_share: float = Field(0.25, gt=0, le=1,
                                description="share of an issue's placed items that makes a place its own")
-    category_hint: float = Field(0.05, ge=0)
+    category_hint: float = Field(0.15, ge=0)
     community_hint: float = Field(0.05, ge=0)
     time_weight: float = Field(0.1, ge=0, description="penalty for a full quiet period of gap")
     quiet_days: float = Field(14.0, gt=0, description="an issue quiet this long is dormant")
-    embedding_weight: float = Field(1.0, ge=0)
-    token_weight: float = Field(0.0, ge=0, description="weight of the hashed TF-IDF of tokens")
+    embedding_weight: float = Field(0.7, ge=0)
+    token_weight: float = Field(0.3, ge=0, description="weight of the hashed TF-IDF of tokens")
     hash_dim: int = Field(512, ge=16, description="dimensions of the hashed token vector")
     lsh_tables: int = Field(12, ge=1, le=64)
     lsh_bits: int = Field(10, ge=1, le=30)

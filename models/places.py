@@ -451,16 +451,23 @@ class PlaceExtractor:
         out: list[Place] = []
         order = sorted(range(len(cands)), key=lambda k: (
             -(cands[k].span[1] - cands[k].span[0]), k >= len(gaz), cands[k].span[0]))
+        inner: list[Place] = []
         for k in order:
             p = cands[k]
             a, b = p.span
             if all(b <= x.span[0] or a >= x.span[1] for x in out):
                 if p.entry is None and p.named:
-                    inner = [g for g in gaz if a <= g.span[0] and g.span[1] <= b]
-                    if inner and inner[0].community:
-                        p = replace(p, community=inner[0].community)
+                    within = [g for g in gaz if a <= g.span[0] and g.span[1] <= b]
+                    if within and within[0].community:
+                        p = replace(p, community=within[0].community)
                 out.append(p)
-        out.sort(key=lambda p: p.span[0])
+            elif p.named and p.kind != "building" and any(
+                    x.span[0] <= a and b <= x.span[1] and x.key != p.key for x in out):
+                # a named place inside the winner is kept too: 工农街 in 工农街饭店, so
+                # that the shop's issue and the street's can meet on the street
+                inner.append(p)
+        out += [p for p in inner if p.key not in {x.key for x in out}]
+        out.sort(key=lambda p: (p.span[0], -(p.span[1] - p.span[0])))
         return out
 
     def primary(self, text: str, community: str | None = None) -> Place | None:

@@ -1,0 +1,1 @@
+"""Generated demo data (never imported by production code)."""
