@@ -466,7 +466,11 @@ class PlaceExtractor:
                 # a named place inside the winner is kept too: 工农街 in 工农街饭店, so
                 # that the shop's issue and the street's can meet on the street
                 inner.append(p)
-        out += [p for p in inner if p.key not in {x.key for x in out}]
+        keys = {x.key for x in out}
+        for p in inner:
+            if p.key not in keys:
+                keys.add(p.key)
+                out.append(p)
         out.sort(key=lambda p: (p.span[0], -(p.span[1] - p.span[0])))
         return out
 
