@@ -105,10 +105,10 @@ class IssueConfig(BaseModel):
     quiet_days: float = Field(14.0, gt=0, description="an issue quiet this long is dormant")
     embedding_weight: float = Field(0.7, ge=0)
     token_weight: float = Field(0.3, ge=0, description="weight of the hashed TF-IDF of tokens")
-    hash_dim: int = Field(512, ge=16, description="dimensions of the hashed token vector")
-    lsh_tables: int = Field(12, ge=1, le=64)
-    lsh_bits: int = Field(10, ge=1, le=30)
-    bucket_size: int = Field(24, ge=1)
+    hash_dim: int = Field(128, ge=16, description="dimensions of the hashed token vector")
+    lsh_tables: int = Field(10, ge=1, le=64)
+    lsh_bits: int = Field(8, ge=1, le=30)
+    bucket_size: int = Field(12, ge=1)
     place_candidates: int = Field(32, ge=1)
     recent_candidates: int = Field(16, ge=0)
     seed: int = 20261125
@@ -184,7 +184,7 @@ def _mode(c: Counter[str]) -> str | None:
 class _Issue:
     __slots__ = ("bands", "categories", "channels", "communities", "first", "first_dt", "id",
                  "last", "last_dt", "members", "n_placed", "place_names", "place_strength",
-                 "places", "seq", "slot")
+                 "places", "profile", "seq", "slot", "top_category", "top_community")
 
     def __init__(self, issue_id: str, slot: int, seq: int) -> None:
         self.id = issue_id
@@ -203,6 +203,9 @@ class _Issue:
         self.communities: Counter[str] = Counter()
         self.channels: Counter[str] = Counter()
         self.bands: tuple[int, ...] = ()
+        self.top_category: str | None = None     # _mode(categories), kept up to date
+        self.top_community: str | None = None
+        self.profile: dict[str, float] | None = None  # _issue_places, None: to compute
 
 
 class _Member:
@@ -277,6 +280,7 @@ class IssueAssigner:
         self._seq = 0
         self._retired: list[IssueState] = []
         self._token_cache: dict[str, tuple[int, float]] = {}
+        self._seq_row = np.full(1024, -1, dtype=np.int64)   # issue seq -> centroid row, -1: gone
         self._planes: np.ndarray | None = None
         self._powers = (1 << np.arange(self.config.lsh_bits, dtype=np.int64))
         self._items: _Rows | None = None
@@ -296,11 +300,11 @@ class IssueAssigner:
             self._retire_quiet()
         places = tuple((p.key, p.strength, p.name) for p in item.places)
         best, best_score = None, -math.inf
-        cands = self._candidates(v, places, item)
-        if cands:
-            scores = self._score(cands, v, places, item, t)
+        seqs, rows, by_place = self._candidates(v, places, item)
+        if len(seqs):
+            scores = self._score(seqs, rows, by_place, v, places, item, t)
             k = int(np.argmax(scores))  # first max: candidates are in opening order
-            best, best_score = self._issues[cands[k]], float(scores[k])
+            best, best_score = self._issues[int(seqs[k])], float(scores[k])
         opened = best is None or best_score < self.config.join_threshold
         if opened:
             best = self._open(item)
@@ -424,44 +428,61 @@ class IssueAssigner:
     # -- candidates and scores ------------------------------------------------------------------
 
     def _candidates(self, v: np.ndarray, places: tuple[tuple[str, float, str], ...],
-                    item: IssueItem) -> list[int]:
+                    item: IssueItem) -> tuple[np.ndarray, np.ndarray, set[int]]:
+        """Candidate issues as (seqs in opening order, their rows, the seqs proposed by a
+        shared place)."""
+        none = np.zeros(0, dtype=np.int64)
         if not self._issues:
-            return []
+            return none, none, set()
         found: dict[int, None] = {}
         for table, band in zip(self._tables, self._bands(v), strict=True):
             bucket = table.get(band)
             if bucket:
                 found.update(bucket)
+        by_place: set[int] = set()
         for key, _, _ in places:
             bucket = self._by_place.get(key)
             if bucket:
-                found.update(bucket)
+                by_place.update(bucket)
+        found.update(dict.fromkeys(by_place))
         recent = self._recent.get((item.community, item.category))
         if recent:
             found.update(recent)
         # opening order, so that argmax breaks ties toward the older issue; an entry of an
         # issue that is gone is skipped (indexes are cleaned when an issue goes, but a key the
         # issue lost by a removal may linger: it only proposes a candidate)
-        issues = self._issues
-        return sorted(s for s in found if s in issues)
+        seqs = np.fromiter(found, dtype=np.int64, count=len(found))
+        seqs.sort()
+        rows = self._seq_row[seqs]
+        keep = rows >= 0
+        return seqs[keep], rows[keep], by_place
 
-    def _score(self, cands: list[int], v: np.ndarray,
+    def _score(self, seqs: np.ndarray, rows: np.ndarray, by_place: set[int], v: np.ndarray,
                places: tuple[tuple[str, float, str], ...], item: IssueItem,
                t: float) -> np.ndarray:
         cfg = self.config
         assert self._cent is not None
-        rows = [self._issues[s].slot for s in cands]
+        issues = self._issues
         scores = (self._cent.data[rows] @ v).astype(np.float64)
+        # The extras add at most place_same (a shared place) + the two hints: a candidate
+        # whose text is further below the threshold cannot join, so its extras are not
+        # computed and its score stays below the threshold. Exact, not a heuristic.
+        hints = cfg.category_hint + cfg.community_hint
+        reach_text = cfg.join_threshold - hints
+        reach_place = reach_text - cfg.place_same
         quiet = cfg.quiet_days * 86400.0
-        for k, seq in enumerate(cands):
-            issue = self._issues[seq]
+        for k in np.flatnonzero(scores >= reach_place):
+            seq = int(seqs[k])
+            if scores[k] < reach_text and seq not in by_place:
+                continue
+            issue = issues[seq]
             extra = 0.0
-            if places or issue.n_placed:
+            if places and issue.n_placed:
                 a = self._affinity(places, issue)
                 extra += cfg.place_same * a if a > 0 else cfg.place_diff * a
-            if item.category is not None and _mode(issue.categories) == item.category:
+            if item.category is not None and issue.top_category == item.category:
                 extra += cfg.category_hint
-            if item.community is not None and _mode(issue.communities) == item.community:
+            if item.community is not None and issue.top_community == item.community:
                 extra += cfg.community_hint
             gap = t - issue.last
             if gap > 0:
@@ -470,10 +491,12 @@ class IssueAssigner:
         return scores
 
     def _issue_places(self, issue: _Issue) -> dict[str, float]:
-        if not issue.n_placed:
-            return {}
-        need = self.config.place_share * issue.n_placed
-        return {k: issue.place_strength[k] for k, n in issue.places.items() if n >= need}
+        """The issue's own places: keys named by ``place_share`` of its placed items."""
+        if issue.profile is None:
+            need = self.config.place_share * issue.n_placed
+            issue.profile = {k: issue.place_strength[k] for k, n in issue.places.items()
+                             if n >= need} if issue.n_placed else {}
+        return issue.profile
 
     def _affinity(self, places: tuple[tuple[str, float, str], ...], issue: _Issue) -> float:
         if not places:
@@ -510,7 +533,15 @@ class IssueAssigner:
         issue = _Issue(issue_id, slot, self._seq)
         self._issues[issue.seq] = issue
         self._ids[issue_id] = issue
+        self._set_row(issue.seq, slot)
         return issue
+
+    def _set_row(self, seq: int, row: int) -> None:
+        if seq >= len(self._seq_row):
+            grown = np.full(max(2 * len(self._seq_row), seq + 1), -1, dtype=np.int64)
+            grown[: len(self._seq_row)] = self._seq_row
+            self._seq_row = grown
+        self._seq_row[seq] = row
 
     def _join(self, issue: _Issue, item: IssueItem, v: np.ndarray, t: float,
               places: tuple[tuple[str, float, str], ...],
@@ -543,6 +574,9 @@ class IssueAssigner:
         if m.community is not None:
             issue.communities[m.community] += 1
         issue.channels[m.channel] += 1
+        issue.top_category = _mode(issue.categories)
+        issue.top_community = _mode(issue.communities)
+        issue.profile = None
 
     def _uncount(self, issue: _Issue, m: _Member) -> None:
         def dec(c: Counter[str], k: str) -> None:
@@ -567,6 +601,9 @@ class IssueAssigner:
         if m.community is not None:
             dec(issue.communities, m.community)
         dec(issue.channels, m.channel)
+        issue.top_category = _mode(issue.categories)
+        issue.top_community = _mode(issue.communities)
+        issue.profile = None
 
     def _refresh(self, issue: _Issue,
                  recent: tuple[str | None, str | None] | None = None) -> None:
@@ -633,6 +670,7 @@ class IssueAssigner:
         self._unindex(issue)
         del self._issues[issue.seq]
         del self._ids[issue.id]
+        self._seq_row[issue.seq] = -1
         self._sums.release(issue.slot)
         self._cent.release(issue.slot)
 
@@ -725,9 +763,12 @@ class IssueAssigner:
             issue.communities = Counter(d["communities"])
             issue.channels = Counter(d["channels"])
             issue.bands = tuple(d["bands"])
+            issue.top_category = _mode(issue.categories)
+            issue.top_community = _mode(issue.communities)
             issue.members = dict.fromkeys(d["members"])
             self._issues[issue.seq] = issue
             self._ids[issue.id] = issue
+            self._set_row(issue.seq, issue.slot)
         for k, (seq, row, t, dt, places, cat, com, ch) in state["members"].items():
             self._members[k] = _Member(self._issues[seq], row, t, dt, places, cat, com, ch)
         self._tables = [{b: dict.fromkeys(s) for b, s in t.items()} for t in state["tables"]]
