@@ -20,9 +20,10 @@ L2-normalised, weighted by ``embedding_weight`` and ``token_weight`` and concate
 normalised (so that the cosine is the weighted mean of the two cosines). ``c(I)`` is the
 normalised mean of its items' vectors. ``a`` is the place affinity in [-1, 1]: the strength
 (:attr:`models.places.Place.strength`) of the strongest place key that the item shares with
-the issue's places; if none is shared and both name a strong place (an estate, road,
-institution or landmark), or both name places of one weaker kind, minus the weaker side's
-strength; 0 when either names no place. The issue's places are the keys named by at least
+the issue's places; but when both name a strong place (an estate, road, institution or
+landmark), +1 if they share one and -1 if not, whatever weaker places they share; when they
+share none and both name places of one weaker kind, minus the weaker side's strength; 0
+when either names no place. The issue's places are the keys named by at least
 ``place_share`` of its items that name one. *x* joins the issue of highest score when that
 score is at least ``join_threshold`` (ties: the issue opened first), else it opens one.
 
@@ -504,13 +505,17 @@ class IssueAssigner:
         mine = self._issue_places(issue)
         if not mine:
             return 0.0
+        # two strong places decide alone: a shared weak key (the same generic market of
+        # one community) does not bring two different estates together
+        strong_a = {k for k, s, _ in places if s >= 1.0}
+        strong_b = {k for k, s in mine.items() if s >= 1.0}
+        if strong_a and strong_b:
+            return 1.0 if strong_a & strong_b else -1.0
         shared = [s for k, s, _ in places if k in mine]
         if shared:
             return max(shared)
         a_strong = max(s for _, s, _ in places)
         b_strong = max(mine.values())
-        if a_strong >= 1.0 and b_strong >= 1.0:
-            return -1.0
         kinds_a = {k.split(":", 1)[0] for k, _, _ in places}
         kinds_b = {k.split(":", 1)[0] for k in mine}
         if kinds_a & kinds_b:

@@ -106,7 +106,7 @@ _ESTATE_TAIL = re.compile(
 GENERIC_OK: frozenset[str] = frozenset((
     "工地", "菜市场", "农贸市场", "菜场", "市场", "幼儿园", "小学", "中学", "学校", "医院",
     "卫生服务中心", "社区卫生服务中心", "超市", "商场", "派出所", "停车场", "公园", "广场",
-    "地铁站", "公交站", "车站", "加油站", "养老院", "敬老院", "工厂", "物业", "项目部",
+    "地铁站", "公交站", "车站", "加油站", "养老院", "敬老院", "工厂",
 ))
 # Ordinary words that end in a suffix but are no place (or no particular place).
 NOT_PLACES: frozenset[str] = frozenset((

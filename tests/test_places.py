@@ -116,3 +116,15 @@ def test_extractor_pickles(extractor: PlaceExtractor) -> None:
     clone = pickle.loads(pickle.dumps(extractor))
     text = "丹龙路菜市场污水横流"
     assert clone.extract(text) == extractor.extract(text)
+
+
+def test_gazetteer_from_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "places.yaml"
+    path.write_text("places:\n  - {id: E1, name: 阳光小区, kind: estate, community: C01,"
+                    " aliases: [阳光花园]}\n", encoding="utf-8")
+    g = Gazetteer.from_yaml(path)
+    assert g.lookup("阳光花园").id == "E1" and g.to_records()[0]["community"] == "C01"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("places:\n  - {id: E1, name: 阳光小区, kind: moon}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"bad.yaml: gazetteer entry 'E1': unknown kind"):
+        Gazetteer.from_yaml(bad)
