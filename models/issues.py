@@ -325,7 +325,7 @@ class IssueAssigner:
             return None
         issue = m.issue
         assert self._items is not None and self._sums is not None
-        self._sums.data[issue.slot] -= self._items.data[m.row]
+        self._sums.data[issue.slot] -= self._items.data[m.row].astype(np.float32)
         self._items.release(m.row)
         del issue.members[item_id]
         self._uncount(issue, m)
@@ -417,8 +417,10 @@ class IssueAssigner:
         self._dim = dim
         rng = np.random.default_rng(cfg.seed)
         self._planes = rng.standard_normal((cfg.lsh_tables * cfg.lsh_bits, dim)).astype(np.float32)
-        self._items = _Rows(dim, np.float32)
-        self._sums = _Rows(dim, np.float64)
+        # an item's vector is kept only to leave its issue's sum on remove(): half precision
+        # is enough there and halves the largest part of the state
+        self._items = _Rows(dim, np.float16)
+        self._sums = _Rows(dim, np.float32)
         self._cent = _Rows(dim, np.float32)
 
     def _bands(self, v: np.ndarray) -> tuple[int, ...]:
@@ -614,7 +616,7 @@ class IssueAssigner:
                  recent: tuple[str | None, str | None] | None = None) -> None:
         """Recompute the centroid and move the issue to the front of its indexes."""
         assert self._sums is not None and self._cent is not None
-        s = self._sums.data[issue.slot]
+        s = self._sums.data[issue.slot].astype(np.float64)
         n = float(np.sqrt(s @ s))
         c = (s / n if n > 0 else s).astype(np.float32)
         self._cent.data[issue.slot] = c

@@ -164,7 +164,8 @@ class _ScaleData:
         return out
 
 
-def scale(history: int, week: int, chunk: int = 50_000, sample: int = 2000) -> bool:
+def scale(history: int, week: int, chunk: int = 50_000, sample: int = 2000,
+          weeks_hist: int = 5) -> bool:
     import numpy as np
     from threadpoolctl import threadpool_limits
 
@@ -175,13 +176,12 @@ def scale(history: int, week: int, chunk: int = 50_000, sample: int = 2000) -> b
     cfg = IssueConfig()
     a = IssueAssigner(cfg)
     t_start = datetime(2026, 10, 5)
-    weeks_hist = 5
     per_chunk_span = timedelta(days=7 * weeks_hist) * (chunk / max(history, 1))
     cpu_hist = 0.0
     n_done = 0
     index = 0
     print(f"scale: {history:,} history items over {weeks_hist} weeks, then {week:,} in one week;"
-          f" default IssueConfig, one thread")
+          f" default IssueConfig, one thread", flush=True)
     while n_done < history:
         n = min(chunk, history - n_done)
         items = data.chunk(index, n, t_start + per_chunk_span * index, per_chunk_span)
@@ -191,8 +191,11 @@ def scale(history: int, week: int, chunk: int = 50_000, sample: int = 2000) -> b
         n_done += n
         index += 1
         a.pop_retired()
+        if index % 6 == 0:
+            print(f"    … {n_done:,} items, {n_done / cpu_hist:,.0f} items/s, live issues {len(a):,},"
+                  f" live items {len(a._members):,}, RSS {_rss_mb():,.0f} MB", flush=True)
     print(f"  history: {history / cpu_hist:,.0f} items/s ({cpu_hist:.0f} s CPU), live issues "
-          f"{len(a):,}, peak RSS {_rss_mb():,.0f} MB")
+          f"{len(a):,}, live items {len(a._members):,}, peak RSS {_rss_mb():,.0f} MB", flush=True)
     week_start = t_start + timedelta(days=7 * weeks_hist)
     week_span = timedelta(days=7) * (chunk / week)
     cpu_week, cpu_base, n_done, opened = 0.0, 0.0, 0, 0
@@ -264,12 +267,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", default="11,12,13")
     parser.add_argument("--history", type=int, default=2_000_000)
     parser.add_argument("--week", type=int, default=450_000)
+    parser.add_argument("--history-weeks", type=int, default=5)
     args = parser.parse_args(argv)
     ok = True
     if args.what in ("quality", "all"):
         ok &= quality([int(s) for s in args.seeds.split(",")])
     if args.what in ("scale", "all"):
-        ok &= scale(args.history, args.week)
+        ok &= scale(args.history, args.week, weeks_hist=args.history_weeks)
     print("targets met" if ok else "targets NOT met")
     return 0 if ok else 1
 
