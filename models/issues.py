@@ -86,7 +86,7 @@ __all__ = [
     "issue_id_for",
 ]
 
-_STATE_FORMAT = 1
+_STATE_FORMAT = 2
 _EPOCH_NAIVE = datetime(1970, 1, 1)
 
 
@@ -230,6 +230,7 @@ class _Rows:
 
     def __init__(self, dim: int, dtype: Any, capacity: int = 1024) -> None:
         self.data = np.zeros((capacity, dim), dtype=dtype)
+        self.norms = np.zeros(capacity, dtype=np.float64)
         self.free: list[int] = []
         self.size = 0
 
@@ -237,14 +238,21 @@ class _Rows:
         if self.free:
             return self.free.pop()
         if self.size == len(self.data):
-            grown = np.zeros((len(self.data) * 2, self.data.shape[1]), dtype=self.data.dtype)
+            # grow by a quarter: at a million live rows, doubling would leave up to half of
+            # a gigabyte-sized matrix unused
+            cap = max(1024, len(self.data) + len(self.data) // 4)
+            grown = np.zeros((cap, self.data.shape[1]), dtype=self.data.dtype)
             grown[: self.size] = self.data[: self.size]
             self.data = grown
+            norms = np.zeros(cap, dtype=np.float64)
+            norms[: self.size] = self.norms[: self.size]
+            self.norms = norms
         self.size += 1
         return self.size - 1
 
     def release(self, row: int) -> None:
         self.data[row] = 0
+        self.norms[row] = 0
         self.free.append(row)
 
 
@@ -285,8 +293,7 @@ class IssueAssigner:
         self._planes: np.ndarray | None = None
         self._powers = (1 << np.arange(self.config.lsh_bits, dtype=np.int64))
         self._items: _Rows | None = None
-        self._sums: _Rows | None = None
-        self._cent: _Rows | None = None
+        self._sums: _Rows | None = None   # per issue: the sum of its items' vectors, and its norm
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -421,7 +428,6 @@ class IssueAssigner:
         # is enough there and halves the largest part of the state
         self._items = _Rows(dim, np.float16)
         self._sums = _Rows(dim, np.float32)
-        self._cent = _Rows(dim, np.float32)
 
     def _bands(self, v: np.ndarray) -> tuple[int, ...]:
         assert self._planes is not None
@@ -464,9 +470,12 @@ class IssueAssigner:
                places: tuple[tuple[str, float, str], ...], item: IssueItem,
                t: float) -> np.ndarray:
         cfg = self.config
-        assert self._cent is not None
+        assert self._sums is not None
         issues = self._issues
-        scores = (self._cent.data[rows] @ v).astype(np.float64)
+        # cosine with the centroid: the sum's product with v over the sum's norm
+        norms = self._sums.norms[rows]
+        dots = (self._sums.data[rows] @ v).astype(np.float64)
+        scores = np.divide(dots, norms, out=np.zeros_like(dots), where=norms > 0)
         # The extras add at most place_same (a shared place) + the two hints: a candidate
         # whose text is further below the threshold cannot join, so its extras are not
         # computed and its score stays below the threshold. Exact, not a heuristic.
@@ -527,15 +536,13 @@ class IssueAssigner:
     # -- issue bookkeeping ----------------------------------------------------------------------
 
     def _open(self, item: IssueItem) -> _Issue:
-        assert self._sums is not None and self._cent is not None
+        assert self._sums is not None
         base = issue_id_for(item.item_id, item.text)
         issue_id, n = base, 1
         while issue_id in self._ids:
             n += 1
             issue_id = f"{base}-{n}"
         slot = self._sums.alloc()
-        slot2 = self._cent.alloc()
-        assert slot == slot2
         self._seq += 1
         issue = _Issue(issue_id, slot, self._seq)
         self._issues[issue.seq] = issue
@@ -615,12 +622,11 @@ class IssueAssigner:
     def _refresh(self, issue: _Issue,
                  recent: tuple[str | None, str | None] | None = None) -> None:
         """Recompute the centroid and move the issue to the front of its indexes."""
-        assert self._sums is not None and self._cent is not None
-        s = self._sums.data[issue.slot].astype(np.float64)
-        n = float(np.sqrt(s @ s))
-        c = (s / n if n > 0 else s).astype(np.float32)
-        self._cent.data[issue.slot] = c
-        bands = self._bands(c)
+        assert self._sums is not None
+        s = self._sums.data[issue.slot]
+        s64 = s.astype(np.float64)
+        self._sums.norms[issue.slot] = float(np.sqrt(s64 @ s64))
+        bands = self._bands(s)   # the signs of the projections do not depend on the scale
         cap = self.config.bucket_size
         old = issue.bands or (None,) * len(bands)
         for table, b_old, b_new in zip(self._tables, old, bands, strict=True):
@@ -673,13 +679,12 @@ class IssueAssigner:
                         del self._recent[(com, cat)]
 
     def _drop(self, issue: _Issue) -> None:
-        assert self._sums is not None and self._cent is not None
+        assert self._sums is not None
         self._unindex(issue)
         del self._issues[issue.seq]
         del self._ids[issue.id]
         self._seq_row[issue.seq] = -1
         self._sums.release(issue.slot)
-        self._cent.release(issue.slot)
 
     def _retire_quiet(self) -> None:
         horizon = self._watermark - self.config.quiet_days * 86400.0
@@ -726,9 +731,10 @@ class IssueAssigner:
         members = {k: (m.issue.seq, m.row, m.t, m.dt, m.places, m.category, m.community,
                        m.channel) for k, m in self._members.items()}
         rows = {}
-        for name in ("_items", "_sums", "_cent"):
+        for name in ("_items", "_sums"):
             r = getattr(self, name)
-            rows[name] = None if r is None else (r.data[: r.size].copy(), list(r.free))
+            rows[name] = None if r is None else (r.data[: r.size].copy(), r.norms[: r.size].copy(),
+                                                 list(r.free))
         state = {
             "format": _STATE_FORMAT, "config": self.config.model_dump(), "idf": self._idf,
             "dim": self._dim, "emb_dim": self._emb_dim, "issues": issues, "members": members,
@@ -752,10 +758,12 @@ class IssueAssigner:
         if state["dim"] is not None:
             self._init_dim(state["dim"])
             for name, saved in state["rows"].items():
-                data_, free = saved
+                data_, norms, free = saved
                 r = getattr(self, name)
                 r.data = np.zeros((max(len(data_), 1024), data_.shape[1]), dtype=data_.dtype)
                 r.data[: len(data_)] = data_
+                r.norms = np.zeros(len(r.data), dtype=np.float64)
+                r.norms[: len(norms)] = norms
                 r.size = len(data_)
                 r.free = list(free)
         for d in state["issues"]:
@@ -794,7 +802,7 @@ class IssueAssigner:
         for issue in sorted(self._ids.values(), key=lambda i: i.seq):
             h.update(repr((issue.id, list(issue.members), issue.first, issue.last,
                            sorted(issue.places.items()), issue.bands)).encode())
-            if self._cent is not None:
-                h.update(self._cent.data[issue.slot].tobytes())
+            if self._sums is not None:
+                h.update(self._sums.data[issue.slot].tobytes())
         h.update(repr(self._watermark).encode())
         return h.hexdigest()

@@ -210,7 +210,7 @@ def scale(history: int, week: int, chunk: int = 50_000, sample: int = 2000,
                 e0 = time.process_time()
                 v = a._vector(it)
                 rows = np.array([i.slot for i in a._issues.values()])
-                cos = a._cent.data[rows] @ v       # every live issue: the exhaustive cost
+                cos = (a._sums.data[rows] @ v) / np.maximum(a._sums.norms[rows], 1e-12)  # all
                 cpu_exhaustive += time.process_time() - e0
                 seqs = list(a._issues)
                 bound = cfg.join_threshold - (cfg.place_same + cfg.category_hint
