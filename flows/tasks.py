@@ -89,8 +89,11 @@ def _model_spec(ctx: RunContext) -> ModelSpec:
 
     s = ctx.settings
     # the embedder a model was trained with serves it: the spec reads it off the card
+    from models.places import Gazetteer
+
     return ModelSpec.for_model(model_in_use(ctx).path, userdict=s.userdict, stopwords=s.stopwords,
-                               label_map=s.taxonomy.label_map)
+                               label_map=s.taxonomy.label_map,
+                               gazetteer=Gazetteer.from_district(s.district).to_records())
 
 
 def _beam_run(ctx: RunContext, argv: list[str] | None) -> BeamRun:

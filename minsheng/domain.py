@@ -4,12 +4,25 @@ shared by every stage."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 #: The community of a record whose place could not be told: counted district-wide.
 UNKNOWN_COMMUNITY = "unknown"
+
+
+class PlaceSpec(BaseModel):
+    """A place inside a community: an estate (小区/楼盘), road, building, institution or
+    landmark. ``kind`` may be left out: it is read off the name's suffix (小区 → estate,
+    路 → road, 医院 → institution, 公园 → landmark)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=2)
+    kind: str | None = None
+    aliases: list[str] = Field(default_factory=list)
 
 
 class Community(BaseModel):
@@ -24,8 +37,14 @@ class Community(BaseModel):
     code: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
     name: str
     aliases: list[str] = Field(default_factory=list)
-    places: list[str] = Field(default_factory=list)
+    places: list[PlaceSpec] = Field(default_factory=list)
     registered: int | None = None
+
+    @field_validator("places", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        # a place is a name, or a mapping with its kind and aliases
+        return [{"name": v} if isinstance(v, str) else v for v in value or []]
     nongzhuanfei: float | None = Field(None, ge=0, le=1)
     elderly: float | None = Field(None, ge=0, le=1)
     floating: float | None = Field(None, ge=0, le=1)
@@ -94,7 +113,8 @@ class District(BaseModel):
         (Codes are for export columns; nobody writes "C03" in a message.)"""
         out = {c.name: c.code for c in self.communities}
         out.update({a: c.code for c in self.communities for a in c.aliases})
-        out.update({p: c.code for c in self.communities for p in c.places})
+        out.update({name: c.code for c in self.communities for p in c.places
+                    for name in (p.name, *p.aliases)})
         return out
 
 

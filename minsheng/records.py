@@ -24,6 +24,8 @@ DEMAND_ITEM = pa.schema([
     ("confidence", pa.float64()),
     ("top3", pa.string()),           # json [[category, probability], ...]
     ("embedding", pa.list_(pa.float32())),
+    ("place", pa.string()),          # the place that best identifies the demand (masked text)
+    ("places", pa.string()),         # json: every place the text names (models.places.Place)
     ("content_hash", pa.string()),   # of the feedback version the item came from
     ("model_version", pa.string()),
     ("urgent", pa.bool_()),

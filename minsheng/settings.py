@@ -216,7 +216,22 @@ class Settings(BaseSettings):
 
     @property
     def userdict(self) -> Path:
-        return self.config_file("jieba/userdict.txt")
+        """The segmenter's user dictionary: the config folder's ``jieba/userdict.txt`` plus
+        every name of the district's gazetteer (communities, aliases, places), so that jieba
+        never splits them. Written once per content under ``data_dir/jieba/``."""
+        import hashlib
+
+        base = self.config_file("jieba/userdict.txt").read_text(encoding="utf-8")
+        names = sorted({n.replace(" ", "") for n in self.district.gazetteer() if len(n) >= 2})
+        text = base.rstrip("\n") + "\n" + "".join(f"{n} 2000 ns\n" for n in names)
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+        path = self.data_dir / "jieba" / f"userdict-{digest}.txt"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, path)
+        return path
 
     @property
     def stopwords(self) -> Path:

@@ -68,6 +68,7 @@ __all__ = [
     "PlaceExtractor",
     "PlaceKind",
     "estate_core",
+    "infer_kind",
     "normalise_building",
 ]
 
@@ -147,6 +148,20 @@ _PLACEHOLDER = re.compile(r"\[[^\[\]]{1,6}\]")
 _STRENGTH = {"estate": 1.0, "road": 1.0, "institution": 1.0, "landmark": 1.0,
              "building": 0.5, "community": 0.3}
 _GENERIC_STRENGTH = 0.3
+
+
+def infer_kind(name: str) -> PlaceKind:
+    """The kind of a place from its name's suffix (小区 → estate, 路 → road, 医院 →
+    institution, 公园 → landmark, 3栋 → building); a landmark when no suffix says."""
+    name = _nfkc(name).replace(" ", "")
+    if normalise_building(name):
+        return "building"
+    if name.endswith("社区"):
+        return "community"
+    for suffix in sorted(_SUFFIX_KIND, key=len, reverse=True):
+        if name.endswith(suffix):
+            return _SUFFIX_KIND[suffix]
+    return "landmark"
 
 
 def _nfkc(text: str) -> str:
@@ -339,6 +354,25 @@ class Gazetteer:
                     i += 1
             else:
                 i += 1
+        return out
+
+    @classmethod
+    def from_district(cls, district: Any) -> Gazetteer:
+        """The gazetteer of a district (``minsheng.domain.District``): its communities (names
+        and aliases) and the places listed under each (kinds read off their names where
+        ``district.yaml`` leaves them out)."""
+        records = [
+            {"id": f"{c.code}:{p.name}", "name": p.name, "kind": p.kind or infer_kind(p.name),
+             "community": c.code, "aliases": list(p.aliases)}
+            for c in district.communities for p in c.places
+        ]
+        out = cls.from_records(records)
+        for c in district.communities:
+            short = c.name[:-2] if c.name.endswith("社区") else ""
+            names = [a for a in dict.fromkeys([*c.aliases, short])
+                     if len(_nfkc(a)) >= 2 and _nfkc(a) not in out._by_name and a != c.name]
+            out._add(GazetteerEntry(id=c.code, name=c.name, kind="community", community=c.code,
+                                    aliases=tuple(names)))
         return out
 
     def jieba_userdict(self, freq: int = 2000, tag: str = "ns") -> str:

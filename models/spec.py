@@ -22,7 +22,9 @@ class ModelSpec:
     ``embedder_path``, outside the model directory). ``threads`` caps the BLAS and torch
     thread pools of the process that loads the models (0: the libraries' default).
     ``label_map`` pairs a model's own labels with the service categories they stand for
-    (``taxonomy.yaml``'s ``label_map``): the text stage records both.
+    (``taxonomy.yaml``'s ``label_map``): the text stage records both. ``gazetteer`` holds the
+    district's places as ``models.places.Gazetteer`` records (JSON text): what the place step
+    finds in a text, and how it places a record its export did not.
     """
 
     model_dir: str
@@ -32,16 +34,20 @@ class ModelSpec:
     embedder_path: str | None = None
     threads: int = 0
     label_map: tuple[tuple[str, str], ...] = ()
+    gazetteer: str = "[]"
 
     @classmethod
     def for_model(
         cls, model_dir: str | Path, *, userdict: str | Path, stopwords: str | Path, threads: int = 0,
-        label_map: dict[str, str] | None = None,
+        label_map: dict[str, str] | None = None, gazetteer: list[dict] | None = None,
     ) -> ModelSpec:
         """The spec of a trained model, its embedder written out from its card."""
+        import json
+
         embedder = ModelCard.read(model_dir).embedder
         return cls(str(model_dir), str(userdict), str(stopwords), embedder.kind, embedder.path,
-                   threads, tuple(sorted((label_map or {}).items())))
+                   threads, tuple(sorted((label_map or {}).items())),
+                   json.dumps(gazetteer or [], ensure_ascii=False, sort_keys=True))
 
     def category_of(self, label: str) -> str:
         """The service category a model's label stands for (itself when not mapped)."""

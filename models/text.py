@@ -9,6 +9,7 @@ The layout of a model directory is in :mod:`models.card`.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import pandas as pd
 from models.card import CLASSIFIER_FILE, EMBEDDER_DIR, JIEBA_CACHE_DIR, ModelCard
 from models.classify import DemandClassifier
 from models.embed import Embedder, load_embedder
+from models.places import Gazetteer, Place, PlaceExtractor
 from models.segment import Segmenter
 from models.signals import sentiment, urgency
 from models.spec import ModelSpec
@@ -118,6 +120,7 @@ class TextModels:
     embedder: Embedder
     classifier: DemandClassifier
     version: str = "unknown"  #: the card's version, recorded on each classified row
+    places_of: PlaceExtractor | None = None  #: the district's places, over this segmenter
 
     @classmethod
     def load(cls, spec: ModelSpec) -> TextModels:
@@ -150,8 +153,16 @@ class TextModels:
             if trained is not None and trained != file_sha256(file):
                 log.warning("%s %s changed since the models in %s were trained", name, file,
                             model_dir)
-        return cls(make_segmenter(spec.userdict, spec.stopwords, model_dir), embedder, classifier,
-                   card.version)
+        segmenter = make_segmenter(spec.userdict, spec.stopwords, model_dir)
+        gazetteer = Gazetteer.from_records(json.loads(spec.gazetteer))
+        return cls(segmenter, embedder, classifier, card.version, PlaceExtractor(segmenter, gazetteer))
+
+    def places(self, texts: Sequence[str], communities: Sequence[str | None]) -> list[list[Place]]:
+        """The places each text names (estates, roads, buildings, institutions, landmarks,
+        communities: :mod:`models.places`), the gazetteer's first; ``communities`` scope the
+        generic ones."""
+        extractor = self.places_of or PlaceExtractor(self.segmenter)
+        return [extractor.extract(t, c) for t, c in zip(texts, communities, strict=True)]
 
     def segment(self, texts: Sequence[str]) -> list[Segmented]:
         """Tokens and the top keywords of each text (an empty token list when a text has no

@@ -34,6 +34,7 @@ from pipelines.transforms import (
     DEAD,
     Classify,
     Embed,
+    ExtractPlaces,
     MaskPersonalData,
     ParseFeedback,
     Segment,
@@ -94,7 +95,7 @@ class BeamRun:
 def text_stage(
     batches: beam.PCollection, spec: ModelSpec
 ) -> tuple[beam.PCollection, beam.PCollection]:
-    """parse → mask → split → segment → embed → classify, over batches of feedback rows:
+    """parse → mask → split → segment → places → embed → classify, over batches of feedback rows:
     (batches of demand items, dead letters one by one)."""
     parsed = batches | "ParseFeedback" >> ParseFeedback()
     items = (
@@ -103,10 +104,11 @@ def text_stage(
         | "SplitDemandItems" >> SplitDemandItems()
     )
     segmented = items | "Segment" >> Segment(spec)
-    embedded = segmented.ok | "Embed" >> Embed(spec)
+    placed = segmented.ok | "ExtractPlaces" >> ExtractPlaces(spec)
+    embedded = placed.ok | "Embed" >> Embed(spec)
     classified = embedded.ok | "Classify" >> Classify(spec)
     dead = (
-        (parsed[DEAD], segmented[DEAD], embedded[DEAD], classified[DEAD])
+        (parsed[DEAD], segmented[DEAD], placed[DEAD], embedded[DEAD], classified[DEAD])
         | "MergeDeadLetters" >> beam.Flatten()
     )
     keep = [f.name for f in DEMAND_ITEM]

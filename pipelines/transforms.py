@@ -24,8 +24,10 @@ from apache_beam import pvalue
 from apache_beam.metrics import Metrics
 from apache_beam.utils.shared import Shared
 
+from minsheng.domain import UNKNOWN_COMMUNITY
 from minsheng.pii import mask
 from models.spec import ModelSpec
+from models.splitting import split_demands
 
 if TYPE_CHECKING:  # the models are imported by the workers that load them
     from models.text import TextModels
@@ -145,33 +147,16 @@ class MaskPersonalData(beam.PTransform):
         return batches | "Mask" >> beam.ParDo(_MaskFn())
 
 
-# An enumerator ("1、", "(2)", "三是") counts only at the start or after punctuation, so that
-# "唯一是" or a date is never taken for one.
-_ENUMERATION = re.compile(
-    r"(?:^|(?<=[，,；;。：:\s]))(?:[（(]?[1-9一二三四五六七八九][)）、.](?!\d)|[一二三四五六七八九]是)"
-)
-
-
-def split_items(text: str) -> list[str]:
-    """Split an utterance that enumerates several demands ("一是…二是…", "1、…2、…");
-    anything else is one demand item."""
-    marks = list(_ENUMERATION.finditer(text))
-    if len(marks) < 2:
-        return [text]
-    ends = [m.start() for m in marks[1:]] + [len(text)]
-    parts = [text[m.end():end].strip(" ，,；;。\n") for m, end in zip(marks, ends, strict=True)]
-    parts = [p for p in parts if len(p) >= 4]
-    return parts if len(parts) >= 2 else [text]
-
-
 def explode(row: dict[str, Any]) -> Batch:
-    """A feedback row's demand items, keyed ``feedback_id#n``."""
+    """A feedback row's demand items, keyed ``feedback_id#n``: one item unless the record is a
+    list of demands (``models.splitting.split_demands``)."""
     return [{**row, "item_id": f"{row['feedback_id']}#{n}", "text": part}
-            for n, part in enumerate(split_items(row["text"]), start=1)]
+            for n, part in enumerate(split_demands(row["text"], row["channel"]), start=1)]
 
 
 class SplitDemandItems(beam.PTransform):
-    """One feedback row → one or more demand items, keyed ``feedback_id#n``."""
+    """One feedback row → its demand items, keyed ``feedback_id#n``: a meeting note's points
+    each, any other record whole unless it plainly lists several demands."""
 
     def expand(self, batches: beam.PCollection) -> beam.PCollection:
         return batches | "Split" >> beam.Map(lambda batch: [i for row in batch for i in explode(row)])
@@ -217,6 +202,44 @@ class Segment(beam.PTransform):
 
     def expand(self, batches: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
         return batches | "Segment" >> beam.ParDo(_SegmentFn(self.spec)).with_outputs(DEAD, main="ok")
+
+
+def place_fields(item: dict[str, Any], places: list[Any]) -> dict[str, Any]:
+    """The place fields of an item: every place its text names (``places``, JSON), the one
+    that best identifies it (``place``: the strongest, then the first), and — when the record
+    did not say where it happened — the community of the first of them the gazetteer knows."""
+    best = max(places, key=lambda p: p.strength, default=None)  # max keeps the first of equals
+    out = {
+        "places": json.dumps([{"kind": p.kind, "name": p.name, "key": p.key, "strength": p.strength,
+                               "named": p.named, "entry": p.entry, "community": p.community,
+                               "detail": p.detail} for p in places], ensure_ascii=False),
+        "place": (best.name + (best.detail or "")) if best is not None and best.named else None,
+    }
+    if item["community"] == UNKNOWN_COMMUNITY:
+        placed = [p.community for p in ([best] if best else []) + places if p.community]
+        if placed:
+            out["community"] = placed[0]
+    return out
+
+
+class _PlacesFn(_ModelFn):
+    stage = "places"
+
+    def run_batch(self, batch: Batch) -> tuple[Batch, list[Rejected]]:
+        found = self.models.places([i["text"] for i in batch], [i["community"] for i in batch])
+        return [{**item, **place_fields(item, places)} for item, places in zip(batch, found, strict=True)], []
+
+
+class ExtractPlaces(beam.PTransform):
+    """The places a demand names (the district's gazetteer, then patterns over the tokens),
+    and the community of a record whose export did not say."""
+
+    def __init__(self, spec: ModelSpec) -> None:
+        super().__init__()
+        self.spec = spec
+
+    def expand(self, batches: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
+        return batches | "Places" >> beam.ParDo(_PlacesFn(self.spec)).with_outputs(DEAD, main="ok")
 
 
 class _EmbedFn(_ModelFn):

@@ -5,7 +5,7 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipelines.transforms import DEAD, MaskPersonalData, ParseFeedback, SplitDemandItems, split_items
+from pipelines.transforms import DEAD, MaskPersonalData, ParseFeedback, SplitDemandItems, explode, place_fields
 
 
 def _pipeline():
@@ -21,14 +21,31 @@ def _row(fid, text, **kw):
     return row
 
 
-@pytest.mark.parametrize("text,n", [
-    ("楼道灯坏了好久了", 1),
-    ("一是小区停车位太少，二是电梯经常坏，三是希望增加日间照料名额", 3),
-    ("有两件事：1、低保复核进度查询；2、医保卡丢了怎么补办", 2),
-    ("2026年11月3日来电反映噪音问题", 1),
+@pytest.mark.parametrize("channel,text,n", [
+    ("hotline", "楼道灯坏了好久了", 1),
+    # the facts of one complaint are one item; a list of requests is several
+    ("hotline", "工地晚上施工，一是噪音大，二是时间长，三是没人管", 1),
+    ("hotline", "有两件事：1、低保复核进度查询；2、医保卡丢了怎么补办", 2),
+    ("platform", "2026年11月3日来电反映噪音问题", 1),
+    ("meeting", "一是小区停车位太少，二是电梯经常坏，三是日间照料名额不够", 3),
 ])
-def test_split_items(text, n):
-    assert len(split_items(text)) == n
+def test_a_record_is_one_item_unless_it_lists_several_demands(channel, text, n):
+    items = explode(_row(f"{channel}:1", text, channel=channel))
+    assert len(items) == n and [i["item_id"] for i in items] == [f"{channel}:1#{k}" for k in range(1, n + 1)]
+
+
+def test_an_unplaced_record_takes_the_community_of_the_place_it_names():
+    from models.places import Place
+
+    estate = Place(kind="estate", name="阳光小区", key="gaz:C05:阳光小区", strength=1.0,
+                   entry="C05:阳光小区", community="C05", detail="3栋")
+    site = Place(kind="institution", name="工地", key="inst:工地@unknown", strength=0.3, named=False)
+    fields = place_fields(_row("hotline:1", "t", community="unknown"), [site, estate])
+    assert fields["community"] == "C05" and fields["place"] == "阳光小区3栋"
+    assert "community" not in place_fields(_row("hotline:1", "t", community="C03"), [estate])
+    assert place_fields(_row("hotline:1", "t", community="unknown"), [site]) == {
+        "places": fields["places"][:0] + '[{"kind": "institution", "name": "工地", "key": "inst:工地@unknown", '
+        '"strength": 0.3, "named": false, "entry": null, "community": null, "detail": null}]', "place": None}
 
 
 def test_parse_sends_bad_rows_to_dead_letters():
@@ -49,12 +66,12 @@ def test_mask_and_split_keep_ids_stable():
     with _pipeline() as p:
         items = (
             p
-            | beam.Create([[_row("hotline:1", "一是电话13812345678打不通，二是希望增加托老名额")]])
+            | beam.Create([[_row("meeting:1", "一是电话13812345678打不通，二是希望增加托老名额", channel="meeting")]])
             | MaskPersonalData()
             | SplitDemandItems()
             | beam.FlatMap(lambda batch: [(r["item_id"], "13812345678" in r["text"]) for r in batch])
         )
-        assert_that(items, equal_to([("hotline:1#1", False), ("hotline:1#2", False)]))
+        assert_that(items, equal_to([("meeting:1#1", False), ("meeting:1#2", False)]))
 
 
 def test_a_failing_element_becomes_a_dead_letter_and_its_batch_goes_on():

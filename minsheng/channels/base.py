@@ -182,6 +182,10 @@ class Channel:
     text_column: str = "text"
     text_optional: bool = False
     contacts: tuple[str, ...] = ()
+    #: the raw column that tells one resident from another (a pseudonym), if the channel has one
+    resident_column: str | None = None
+    #: the raw column of a message's likes (点赞数), if the channel has one
+    likes_column: str | None = None
 
     @property
     def column_names(self) -> list[str]:

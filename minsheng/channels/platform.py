@@ -62,4 +62,5 @@ CHANNEL = Channel(
     raw_table="raw_platform",
     key_column="message_id",
     columns=(("user_hash", pa.string()), ("title", pa.string())),
+    resident_column="user_hash",
 )

@@ -65,4 +65,5 @@ CHANNEL = Channel(
     key_column="message_key",
     columns=(("user_hash", pa.string()),),
     contacts=("openid",),
+    resident_column="user_hash",
 )

@@ -4,7 +4,7 @@
 stage of one part (``pipelines.batch.run_part``: parse, mask, split, segment, embed,
 classify, windowed counts, Parquet parts) with ``--workers`` local worker processes
 (FnApiRunner, ``multi_processing``). The baseline, in the same run, is a plain Python loop in
-one process calling the same functions (``minsheng.pii.mask``, ``split_items``,
+one process calling the same functions (``minsheng.pii.mask``, ``split_demands``,
 ``models.text.TextModels.analyse`` in batches, urgency and sentiment included) over the same
 Parquet input into a Parquet output. Both include loading the models; each side runs
 ``--repeat`` times, alternating, and its best time counts. Targets: at least 1.3x the loop,
@@ -121,8 +121,8 @@ def plain_loop(rows_path: Path, model_dir: Path, out: Path, settings, batch_size
 
     from minsheng.pii import mask
     from models.spec import ModelSpec
+    from models.splitting import split_demands
     from models.text import TextModels
-    from pipelines.transforms import split_items
 
     models = TextModels.load(ModelSpec(str(model_dir), str(settings.userdict), str(settings.stopwords)))
     items = []
@@ -130,10 +130,12 @@ def plain_loop(rows_path: Path, model_dir: Path, out: Path, settings, batch_size
         text = mask(row["text"]).text
         items += [{"item_id": f"{row['feedback_id']}#{n}", "community": row["community"],
                    "received_at": row["received_at"], "text": part}
-                  for n, part in enumerate(split_items(text), start=1)]
+                  for n, part in enumerate(split_demands(text, row["channel"]), start=1)]
     out_rows = []
     for i in range(0, len(items), batch_size):
         chunk = items[i:i + batch_size]
+        # the Beam stage's place step too, so that both sides do the same work
+        models.places([c["text"] for c in chunk], [c["community"] for c in chunk])
         for item, r in zip(chunk, models.analyse([c["text"] for c in chunk]), strict=True):
             out_rows.append({**item, "tokens": " ".join(r.tokens), "keywords": r.keywords,
                              "category": r.category, "confidence": r.confidence,
