@@ -202,6 +202,18 @@ def report(
     console.print(report_task.fn(RunContext.load(db), week))
 
 
+def _params(param: list[str] | None) -> dict[str, str]:
+    """``--param NAME=VALUE`` pairs; a one-line error for one without a value."""
+    params = {}
+    for p in param or []:
+        name, eq, value = p.partition("=")
+        if not eq or not name.strip():
+            err.print(f"--param {p!r} has no value: write --param NAME=VALUE (e.g. -p week=2026-W47)")
+            raise typer.Exit(2)
+        params[name.strip()] = value
+    return params
+
+
 @app.command()
 def query(
     name_or_sql: Annotated[Optional[str], typer.Argument(help="a named query (see --list) or SQL")] = None,
@@ -210,8 +222,9 @@ def query(
     list_: Annotated[bool, typer.Option("--list", help="list the named queries")] = False,
     db: DbOpt = None,
 ) -> None:
-    """Query the warehouse read-only."""
+    """Query the planners' snapshot of the warehouse: one SELECT, read-only, sandboxed."""
     from flows.context import RunContext
+    from warehouse.planner import QueryError
     from warehouse.query import resolve_query, run_query
     from warehouse.readers import WarehouseBusy
     from warehouse.sql import read_sql, sql_files
@@ -221,16 +234,30 @@ def query(
             first = read_sql("queries", p.stem).splitlines()[0].lstrip("- ")
             console.print(f"[bold]{p.stem}[/bold]  {first}")
         return
-    params = dict(p.split("=", 1) for p in (param or []))
+    if fmt not in ("table", "csv", "json", "markdown"):
+        err.print(f"unknown format {fmt!r}: table, csv, json or markdown")
+        raise typer.Exit(2)
+    params = _params(param)
     try:
         result = run_query(RunContext.load(db).warehouse, resolve_query(name_or_sql), params)
-    except (PermissionError, KeyError, FileNotFoundError, WarehouseBusy) as exc:
-        err.print(str(exc).strip('"'))
+    except (QueryError, KeyError, FileNotFoundError, WarehouseBusy) as exc:
+        err.print(str(exc).strip('"'), markup=False, highlight=False)
         raise typer.Exit(2) from None
     if result.source and not result.source.current:
         err.print(f"the warehouse is being written: answered from the snapshot published at "
                   f"{result.source.published_at:%Y-%m-%d %H:%M:%S}")
     _print_result(result, fmt)
+
+
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(v: object) -> object:
+    """A text cell that a spreadsheet would run as a formula (``=HYPERLINK(…)``, ``+``, ``-``,
+    ``@``) gets a leading apostrophe, as OWASP advises; numbers stay numbers."""
+    if isinstance(v, str) and v.startswith(_FORMULA):
+        return "'" + v
+    return v
 
 
 def _print_result(result, fmt: str) -> None:  # type: ignore[no-untyped-def]
@@ -241,8 +268,8 @@ def _print_result(result, fmt: str) -> None:  # type: ignore[no-untyped-def]
         import sys
 
         w = csv.writer(sys.stdout)
-        w.writerow(result.columns)
-        w.writerows(result.rows)
+        w.writerow([csv_cell(c) for c in result.columns])
+        w.writerows([csv_cell(v) for v in row] for row in result.rows)
     elif fmt == "markdown":
         def cell(v: object) -> str:
             return "" if v is None else str(v).replace("|", "\\|").replace("\n", " ")
@@ -266,12 +293,67 @@ def check(db: DbOpt = None) -> None:
     from flows.context import RunContext
     from warehouse.query import run_checks
 
-    with RunContext.load(db).warehouse.connect(read_only=True) as con:
+    from warehouse.contacts import ContactsError
+
+    wh = RunContext.load(db).warehouse
+    with wh.connect(read_only=True) as con:
         results = run_checks(con)
+    try:
+        results |= wh.contacts.checks()
+    except ContactsError as exc:
+        err.print(f"skip contacts checks: {exc}")
     for name, n in results.items():
         console.print(f"{'ok  ' if n == 0 else 'FAIL'} {name} ({n})")
     if any(results.values()):
         raise typer.Exit(1)
+
+
+@app.command()
+def contacts(
+    reason: Annotated[Optional[str], typer.Option(help="why you read them (logged with your user name)")] = None,
+    record: Annotated[Optional[list[str]], typer.Option(help="a record id, e.g. hotline:GD20261103001; repeatable")] = None,
+    week: Annotated[Optional[str], typer.Option(help="the call-back list of a week (with --service)")] = None,
+    service: Annotated[Optional[str], typer.Option(help="the service whose matched residents to call back")] = None,
+    audit: Annotated[bool, typer.Option("--audit", help="list the latest reads (who, when, which, why)")] = False,
+    encrypt: Annotated[bool, typer.Option("--encrypt", help="encrypt the contacts file with the key (once)")] = False,
+    db: DbOpt = None,
+) -> None:
+    """Read residents' contacts for a call-back; every read is logged (who, when, which, why)."""
+    from flows.context import RunContext
+    from warehouse.contacts import ContactsError, callback_records
+
+    try:
+        ctx = RunContext.load(db)
+        store = ctx.warehouse.contacts
+        if encrypt:
+            store.encrypt()
+            console.print(f"encrypted {store.path}")
+            return
+        if audit:
+            from warehouse.query import QueryResult
+
+            _print_result(QueryResult(*store.audit()), "table")
+            return
+        if bool(record) == bool(week or service) or bool(week) != bool(service):
+            err.print("give --record ID (repeatable) or --week W --service S, and --reason TEXT")
+            raise typer.Exit(2)
+        if record:
+            ids, selector, command, about = list(record), " ".join(record), "record", {}
+        else:
+            about = callback_records(ctx.warehouse, week, service)  # type: ignore[arg-type]
+            ids, selector, command = list(about), f"week={week} service={service}", "week_service"
+        rows = store.read(ids, reason=reason or "", command=command, selector=selector)
+    except ContactsError as exc:
+        err.print(str(exc), markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    table = Table("record", "field", "value", *(["community", "category"] if about else []))
+    for rid, field, value in rows:
+        table.add_row(rid, field, value, *(about[rid] if about else ()))
+    console.print(table)
+    missing = sorted(set(ids) - {r[0] for r in rows})
+    if missing:
+        err.print(f"no contact kept for {len(missing)} of {len(ids)} records: {', '.join(missing[:5])}"
+                  + (" …" if len(missing) > 5 else ""))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -22,7 +22,6 @@ from minsheng.channels import get as get_channel
 from warehouse.loader import LoadCounts, load_batch
 from warehouse.loaders import load_reference, load_supply, match_week
 from warehouse.query import run_checks
-from warehouse.resource import migrate
 
 if TYPE_CHECKING:  # Beam is imported only by the tasks that run it
     from models.registry import ModelEntry
@@ -38,8 +37,8 @@ class ModelMissing(RuntimeError):
 @task(cache_policy=NO_CACHE)
 def migrate_task(ctx: RunContext) -> list[str]:
     s = ctx.settings
+    applied = ctx.warehouse.migrate()  # moves contacts left in an old warehouse to their own file
     with ctx.warehouse.connect() as con:
-        applied = migrate(con)
         load_reference(con, s.district, s.taxonomy)
     return applied
 
@@ -62,7 +61,7 @@ def ingest_file_task(ctx: RunContext, channel: str, path: str) -> dict[str, int]
     s = ctx.settings
     batch = read_file(channel, Path(path), s.mapping(channel), s.district, limits=s.ingest.limits())
     with ctx.warehouse.connect() as con:
-        return load_batch(con, batch).as_dict()
+        return load_batch(con, batch, ctx.warehouse.contacts).as_dict()
 
 
 @flow(name="minsheng-ingest")
@@ -195,7 +194,7 @@ def match_task(ctx: RunContext, supply: str | None = None, week: str | None = No
 @task(cache_policy=NO_CACHE)
 def checks_task(ctx: RunContext) -> dict[str, int]:
     with ctx.warehouse.connect(read_only=True) as con:
-        return run_checks(con)
+        return run_checks(con, ctx.warehouse.contacts)
 
 
 @task(cache_policy=NO_CACHE)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from minsheng.channels.base import IngestLimits
@@ -69,6 +69,26 @@ class IngestSettings(BaseModel):
         return IngestLimits(self.max_chars, self.earliest, timedelta(hours=self.future_tolerance_hours))
 
 
+class QuerySettings(BaseModel):
+    """The planners' read path (``warehouse.planner``): what one query may use."""
+
+    memory_limit: str = "2GB"
+    threads: int = 2
+    timeout_seconds: float = 30.0
+    max_rows: int = 100_000          # a larger answer is refused: aggregate or add a limit
+    snapshot_parquet: bool = False   # also write each mart as data/snapshot-parquet/<mart>.parquet
+
+
+class PrivacySettings(BaseModel):
+    """Where residents' contacts live (``warehouse.contacts``) and the key that encrypts them.
+    The key comes from ``MINSHENG_PRIVACY__CONTACTS_KEY`` or a key file, never from a YAML file
+    in the repository."""
+
+    contacts_db: Path | None = None       # default: <db folder>/private/<db name>.pii.duckdb
+    contacts_key: SecretStr | None = None
+    contacts_key_file: Path | None = None
+
+
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in over.items():
@@ -104,6 +124,8 @@ class Settings(BaseSettings):
     streaming: StreamingSettings = Field(default_factory=StreamingSettings)
     matching: MatchingSettings = Field(default_factory=MatchingSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    query: QuerySettings = Field(default_factory=QuerySettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
 
     @classmethod
     def settings_customise_sources(

@@ -41,7 +41,7 @@ def _by_reason(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def latest_week(wh: Warehouse) -> str:
-    with wh.reader() as (con, _):
+    with wh.planner() as con:
         row = con.execute("select max(week) from demand_items").fetchall()[0]
     if row[0] is None:
         raise ValueError("the warehouse has no demand items yet")
@@ -50,7 +50,7 @@ def latest_week(wh: Warehouse) -> str:
 
 def build_report(wh: Warehouse, ctx: ReportContext) -> dict[str, Any]:
     """Gather the report's tables for one week."""
-    with wh.reader() as (con, _):
+    with wh.planner() as con:
         names = ctx.taxonomy.names()
         communities = {c.code: c.name for c in ctx.district.communities}
         q = {name: _q(con, name, ctx.week) for name in (
