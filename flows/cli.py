@@ -17,7 +17,7 @@ from flows.cli_model import model_app
 app = typer.Typer(help="minsheng 民生: needs sensing and demand matching for a sub-district.",
                   no_args_is_help=True, add_completion=False)
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error is one line, however long
 app.add_typer(model_app, name="model")
 
 DbOpt = Annotated[Optional[Path], typer.Option("--db", help="warehouse file (default: MINSHENG_DB or data/minsheng.duckdb)")]

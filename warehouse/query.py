@@ -29,9 +29,18 @@ class QueryResult:
 
 
 def resolve_query(name_or_sql: str) -> str:
-    """A named query from ``warehouse/queries/`` or, if it is not a name, SQL as given."""
+    """A named query from ``warehouse/queries/`` or, if it is not a name, SQL as given (a bare
+    word that is no query's name is SQL if DuckDB parses it: ``checkpoint`` is refused as a
+    statement, ``gapz`` is an unknown name)."""
     if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name_or_sql):
-        return read_sql("queries", name_or_sql)
+        try:
+            return read_sql("queries", name_or_sql)
+        except KeyError as unknown:
+            try:
+                duckdb.connect(":memory:").extract_statements(name_or_sql)
+            except duckdb.Error:
+                raise unknown from None
+            return name_or_sql
     return name_or_sql
 
 
