@@ -11,6 +11,10 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
+# DuckDB 1.1, the oldest the snapshot is written for (BI tools ship 1.x drivers): the test
+# tests/test_snapshot_compat.py opens the snapshot with it (or builds it itself if this failed)
+DUCKDB11 := .venv-duckdb11
+
 .PHONY: install demo test bench clean
 
 install: $(STAMP)
@@ -27,7 +31,12 @@ demo: $(STAMP)
 	mkdir -p "$(PREFECT_HOME)"
 	MINSHENG_ENV=$${MINSHENG_ENV:-demo} $(BIN)/minsheng demo
 
-test: $(STAMP)
+$(DUCKDB11)/.installed:
+	test -x $(DUCKDB11)/bin/python || $(PYTHON) -m venv $(DUCKDB11)
+	$(DUCKDB11)/bin/python -m pip install --quiet --disable-pip-version-check 'duckdb==1.1.*' \
+		&& touch $@ || echo "duckdb 1.1 not installed: the snapshot compatibility test will try again"
+
+test: $(STAMP) $(DUCKDB11)/.installed
 	MINSHENG_ENV=test $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Benchmarks run on demand only; each prints its figures as ratios against a baseline.
@@ -35,4 +44,4 @@ bench: $(STAMP)
 	for b in tests/benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf data reports
+	rm -rf data reports $(DUCKDB11)
