@@ -241,7 +241,7 @@ def query(
     try:
         result = run_query(RunContext.load(db).warehouse, resolve_query(name_or_sql), params)
     except (QueryError, KeyError, FileNotFoundError, WarehouseBusy) as exc:
-        err.print(str(exc).strip('"'), markup=False, highlight=False)
+        err.print(exc.args[0] if isinstance(exc, KeyError) else str(exc), markup=False, highlight=False)
         raise typer.Exit(2) from None
     if result.source and not result.source.current:
         err.print(f"the warehouse is being written: answered from the snapshot published at "

@@ -86,10 +86,15 @@ def _plain_connection() -> duckdb.DuckDBPyConnection:
 
 def publish_snapshot(db: Path, *, parquet: bool = False) -> Path | None:
     """Publish the warehouse's snapshot, atomically. Call when the writer has closed its
-    connection. Returns None, publishing nothing, if another writer already holds the file."""
+    connection. Returns None, publishing nothing, if another writer already holds the file.
+
+    The read lock on the live file is held only while its bytes are copied (as fast as the
+    disk); the rewrite into the snapshot's storage version reads that private copy."""
     db = Path(db)
     target = snapshot_path(db)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    raw = target.with_name(f".{target.name}.{os.getpid()}.raw")
+    leftovers = (tmp, Path(f"{tmp}.wal"), raw, Path(f"{raw}.wal"))
     con = _plain_connection()
     try:
         try:
@@ -104,10 +109,16 @@ def publish_snapshot(db: Path, *, parquet: bool = False) -> Path | None:
                        "and schema_name = 'pii'").fetchall()[0][0]:
             raise SnapshotRefused(f"{db} still has a pii schema: migrate it (any minsheng flow "
                                   "does) before publishing a snapshot")
-        tmp.unlink(missing_ok=True)
+        for leftover in leftovers:
+            leftover.unlink(missing_ok=True)
+        shutil.copyfile(db, raw)
+        if Path(f"{db}.wal").exists():
+            shutil.copyfile(f"{db}.wal", f"{raw}.wal")
+        con.execute("detach live")  # the live file is free again
+        con.execute(f"attach {_quote(raw)} as live")
         con.execute(f"attach {_quote(tmp)} as snap (storage_version '{STORAGE_VERSION}')")
         con.execute("copy from database live to snap")
-        con.execute("detach live")  # the live file is free again
+        con.execute("detach live")
         con.execute("create or replace table snap.snapshot_info "
                     "(published_at timestamp, source_state varchar, storage_version varchar)")
         con.execute("insert into snap.snapshot_info values (now()::timestamp, ?, ?)",
@@ -116,14 +127,11 @@ def publish_snapshot(db: Path, *, parquet: bool = False) -> Path | None:
             _write_parquet(con, db)
         con.execute("checkpoint snap")
         con.execute("detach snap")
-    except BaseException:
-        for leftover in (tmp, Path(f"{tmp}.wal")):
-            leftover.unlink(missing_ok=True)
-        raise
+        os.replace(tmp, target)
     finally:
         con.close()
-    os.replace(tmp, target)
-    Path(f"{tmp}.wal").unlink(missing_ok=True)
+        for leftover in leftovers:
+            leftover.unlink(missing_ok=True)
     return target
 
 
