@@ -226,7 +226,7 @@ def query(
     from flows.context import RunContext
     from warehouse.planner import QueryError
     from warehouse.query import resolve_query, run_query
-    from warehouse.readers import WarehouseBusy
+    from warehouse.readers import SnapshotRefused, WarehouseBusy
     from warehouse.sql import read_sql, sql_files
 
     if list_ or not name_or_sql:
@@ -240,7 +240,7 @@ def query(
     params = _params(param)
     try:
         result = run_query(RunContext.load(db).warehouse, resolve_query(name_or_sql), params)
-    except (QueryError, KeyError, FileNotFoundError, WarehouseBusy) as exc:
+    except (QueryError, KeyError, FileNotFoundError, WarehouseBusy, SnapshotRefused) as exc:
         err.print(exc.args[0] if isinstance(exc, KeyError) else str(exc), markup=False, highlight=False)
         raise typer.Exit(2) from None
     if result.source and not result.source.current:
