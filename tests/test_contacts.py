@@ -244,8 +244,19 @@ def test_migrating_moves_old_contacts_out_and_wipes_them(tmp_path):
         con.execute("checkpoint")
     import shutil
 
-    shutil.copyfile(wh.path, wh.snapshot_path)
+    from warehouse.query import run_query
+    from warehouse.readers import SnapshotRefused, _state
+
+    shutil.copyfile(wh.path, wh.snapshot_path)  # as snapshots were published: a byte copy
+    with duckdb.connect(str(wh.snapshot_path)) as snap:
+        snap.execute("create table snapshot_info (published_at timestamp, source_state varchar)")
+        snap.execute("insert into snapshot_info values (now(), ?)", [_state(wh.path)])
     assert b"13907770042" in wh.path.read_bytes()
+    # before the migration, planners cannot read that snapshot, current though it looks
+    with pytest.raises(SnapshotRefused, match="still has a pii schema"):
+        run_query(wh, "select count(*) from pii.contacts")
+    code, out = _cli("query", "select * from pii.contacts", "--db", str(wh.path))
+    assert code == 2 and len(out.strip().splitlines()) == 1 and "13907770042" not in out, out
     applied = wh.migrate()
     assert applied == ["060_contacts_apart"]
     with wh.connect(read_only=True) as con:
@@ -256,3 +267,4 @@ def test_migrating_moves_old_contacts_out_and_wipes_them(tmp_path):
     assert b"13907770042" not in wh.path.read_bytes()
     assert b"13907770042" not in wh.snapshot_path.read_bytes()
     assert wh.migrate() == []
+    assert run_query(wh, "select count(*) from raw_hotline").rows == [(0,)]

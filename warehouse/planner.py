@@ -178,6 +178,10 @@ class PlannerConnection:
             "threads": self.limits.threads,
             "lock_configuration": True,
         })
+        if self._con.execute("select count(*) from duckdb_schemas() where schema_name = 'pii'").fetchall()[0][0]:
+            self._con.close()
+            raise QueryRefused(f"not allowed: {snapshot} holds a pii schema (published before the "
+                               "contacts moved out): run any minsheng flow to migrate and publish again")
         # parses only: classification never touches the snapshot's connection
         self._parser = duckdb.connect(":memory:", config={"enable_external_access": False})
         self._lock = threading.Lock()

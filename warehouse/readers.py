@@ -161,9 +161,15 @@ def snapshot_state(db: Path) -> ReadSource | None:
         con.execute(f"attach {_quote(snapshot)} as snap (read_only)")
         published_at, state = con.execute("select published_at, source_state from snap.snapshot_info"
                                           ).fetchall()[0]
+        # a snapshot published before the contacts moved out is a byte copy, pii schema and
+        # all: never current, so that it is replaced (or, unmigrated, refused) before a read
+        versioned = con.execute("select count(*) from duckdb_columns() where database_name = 'snap' "
+                                "and table_name = 'snapshot_info' and column_name = 'storage_version'"
+                                ).fetchall()[0][0]
     finally:
         con.close()
-    return ReadSource("snapshot", published_at, current=Path(db).exists() and state == _state(db))
+    return ReadSource("snapshot", published_at,
+                      current=bool(versioned) and Path(db).exists() and state == _state(db))
 
 
 def fresh_snapshot(db: Path, *, parquet: bool = False) -> tuple[Path, ReadSource]:
