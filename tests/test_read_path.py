@@ -113,6 +113,7 @@ ATTACKS = {
     "vacuum": ("vacuum", "VACUUM"),
     "explain": ("explain analyze select 1", "EXPLAIN"),
     "two_queries": ("select 1; select 2", "2 statements"),
+    "pivot_lookup": ("select * from (pivot matches on status)", "PIVOT without an IN list"),
     "query_then_copy": ("select 1; copy (select 1) to '{tmp}/y.csv'", "COPY"),
 }
 
@@ -155,8 +156,10 @@ def test_the_live_warehouse_keeps_its_tables(district):
     "select * from query_table(lower('PII') || '.contacts')",
     "select * from pii.contacts",
     "select * from query('select * from pii.contacts')",
+    "select * from query('attach ''{db}'' as x')",
 ])
 def test_no_contact_is_reachable_from_a_query(district, sql):
+    sql = sql.replace("{db}", str(district["db"]))
     code, out = _cli(district["db"], sql)
     assert code == 2 and len(out.strip().splitlines()) == 1, out
     assert not [n for n in district["callers"] if n in out]

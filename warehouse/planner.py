@@ -61,7 +61,7 @@ _REFUSED_TYPES = {
     "EXPLAIN": "EXPLAIN",
     "PREPARE": "PREPARE",
     "EXECUTE": "EXECUTE",
-    "MULTI": "a statement that runs several (write PIVOT inside a SELECT: select * from (pivot …))",
+    "MULTI": "PIVOT without an IN list (it runs a statement first): name the values, pivot t on x in ('a', 'b')",
 }
 
 # table functions that read files, other databases or secrets (the wall refuses them too)
@@ -175,6 +175,7 @@ class PlannerConnection:
             "allow_community_extensions": False,
             "python_enable_replacements": False,
             "memory_limit": self.limits.memory_limit,
+            "max_temp_directory_size": self.limits.memory_limit,  # spilling is bounded too
             "threads": self.limits.threads,
             "lock_configuration": True,
         })
