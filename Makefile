@@ -16,6 +16,10 @@ export TRANSFORMERS_OFFLINE := 1
 # prints the PDF (its text layer copies and searches as the ideographs, not Kangxi radicals).
 SYSTEM_PACKAGES := chromium fonts-noto-cjk fonts-wqy-microhei
 
+# DuckDB 1.1, the oldest the snapshot is written for (BI tools ship 1.x drivers): the test
+# tests/test_snapshot_compat.py opens the snapshot with it (or builds it itself if this failed)
+DUCKDB11 := .venv-duckdb11
+
 .PHONY: install system-deps demo test bench serve clean
 
 install: $(STAMP)
@@ -36,7 +40,12 @@ demo: $(STAMP)
 	mkdir -p "$(PREFECT_HOME)"
 	MINSHENG_ENV=$${MINSHENG_ENV:-demo} $(BIN)/minsheng demo
 
-test: $(STAMP)
+$(DUCKDB11)/.installed:
+	test -x $(DUCKDB11)/bin/python || $(PYTHON) -m venv $(DUCKDB11)
+	$(DUCKDB11)/bin/python -m pip install --quiet --disable-pip-version-check 'duckdb==1.1.*' \
+		&& touch $@ || echo "duckdb 1.1 not installed: the snapshot compatibility test will try again"
+
+test: $(STAMP) $(DUCKDB11)/.installed
 	MINSHENG_ENV=test $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # A local Prefect server (its own PREFECT_HOME under data/) and the scheduled deployments;
@@ -49,4 +58,4 @@ bench: $(STAMP)
 	for b in tests/benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf data reports
+	rm -rf data reports $(DUCKDB11)

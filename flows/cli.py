@@ -19,7 +19,7 @@ app = typer.Typer(help="minsheng 民生: needs sensing and demand matching for a
                   no_args_is_help=True, add_completion=False, cls=OneLineErrors,
                   pretty_exceptions_enable=False)
 console = Console()
-err = Console(stderr=True, soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)  # an error is one line, however long
 app.add_typer(model_app, name="model")
 
 
@@ -250,6 +250,18 @@ def report(
         err.print(note, highlight=False, soft_wrap=True)
 
 
+def _params(param: list[str] | None) -> dict[str, str]:
+    """``--param NAME=VALUE`` pairs; a one-line error for one without a value."""
+    params = {}
+    for p in param or []:
+        name, eq, value = p.partition("=")
+        if not eq or not name.strip():
+            err.print(f"--param {p!r} has no value: write --param NAME=VALUE (e.g. -p week=2026-W47)")
+            raise typer.Exit(2)
+        params[name.strip()] = value
+    return params
+
+
 @app.command()
 def query(
     name_or_sql: Annotated[Optional[str], typer.Argument(help="a named query (see --list) or SQL")] = None,
@@ -258,10 +270,11 @@ def query(
     list_: Annotated[bool, typer.Option("--list", help="list the named queries")] = False,
     db: DbOpt = None,
 ) -> None:
-    """Query the warehouse read-only."""
+    """Query the planners' snapshot of the warehouse: one SELECT, read-only, sandboxed."""
     from flows.context import RunContext
+    from warehouse.planner import QueryError
     from warehouse.query import resolve_query, run_query
-    from warehouse.readers import WarehouseBusy
+    from warehouse.readers import SnapshotRefused, WarehouseBusy
     from warehouse.sql import read_sql, sql_files
 
     if list_ or not name_or_sql:
@@ -269,16 +282,30 @@ def query(
             first = read_sql("queries", p.stem).splitlines()[0].lstrip("- ")
             console.print(f"[bold]{p.stem}[/bold]  {first}")
         return
-    params = dict(p.split("=", 1) for p in (param or []))
+    if fmt not in ("table", "csv", "json", "markdown"):
+        err.print(f"unknown format {fmt!r}: table, csv, json or markdown")
+        raise typer.Exit(2)
+    params = _params(param)
     try:
         result = run_query(RunContext.load(db).warehouse, resolve_query(name_or_sql), params)
-    except (PermissionError, KeyError, FileNotFoundError, WarehouseBusy) as exc:
-        err.print(str(exc).strip('"'))
+    except (QueryError, KeyError, FileNotFoundError, WarehouseBusy, SnapshotRefused) as exc:
+        err.print(exc.args[0] if isinstance(exc, KeyError) else str(exc), markup=False, highlight=False)
         raise typer.Exit(2) from None
     if result.source and not result.source.current:
         err.print(f"the warehouse is being written: answered from the snapshot published at "
                   f"{result.source.published_at:%Y-%m-%d %H:%M:%S}")
     _print_result(result, fmt)
+
+
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(v: object) -> object:
+    """A text cell that a spreadsheet would run as a formula (``=HYPERLINK(…)``, ``+``, ``-``,
+    ``@``) gets a leading apostrophe, as OWASP advises; numbers stay numbers."""
+    if isinstance(v, str) and v.startswith(_FORMULA):
+        return "'" + v
+    return v
 
 
 def _print_result(result, fmt: str) -> None:  # type: ignore[no-untyped-def]
@@ -289,8 +316,8 @@ def _print_result(result, fmt: str) -> None:  # type: ignore[no-untyped-def]
         import sys
 
         w = csv.writer(sys.stdout)
-        w.writerow(result.columns)
-        w.writerows(result.rows)
+        w.writerow([csv_cell(c) for c in result.columns])
+        w.writerows([csv_cell(v) for v in row] for row in result.rows)
     elif fmt == "markdown":
         def cell(v: object) -> str:
             return "" if v is None else str(v).replace("|", "\\|").replace("\n", " ")
@@ -392,6 +419,54 @@ def retrain(db: DbOpt = None) -> None:
         err.print(failed, soft_wrap=True)
         raise typer.Exit(1)
     console.print(result)
+
+
+@app.command()
+def contacts(
+    reason: Annotated[Optional[str], typer.Option(help="why you read them (logged with your user name)")] = None,
+    record: Annotated[Optional[list[str]], typer.Option(help="a record id, e.g. hotline:GD20261103001; repeatable")] = None,
+    week: Annotated[Optional[str], typer.Option(help="the call-back list of a week (with --service)")] = None,
+    service: Annotated[Optional[str], typer.Option(help="the service whose matched residents to call back")] = None,
+    audit: Annotated[bool, typer.Option("--audit", help="list the latest reads (who, when, which, why)")] = False,
+    encrypt: Annotated[bool, typer.Option("--encrypt", help="encrypt the contacts file with the key (once)")] = False,
+    db: DbOpt = None,
+) -> None:
+    """Read residents' contacts for a call-back; every read is logged (who, when, which, why)."""
+    from flows.context import RunContext
+    from warehouse.contacts import ContactsError, callback_records
+
+    try:
+        ctx = RunContext.load(db)
+        store = ctx.warehouse.contacts
+        if encrypt:
+            store.encrypt()
+            console.print(f"encrypted {store.path}")
+            return
+        if audit:
+            from warehouse.query import QueryResult
+
+            _print_result(QueryResult(*store.audit()), "table")
+            return
+        if bool(record) == bool(week or service) or bool(week) != bool(service):
+            err.print("give --record ID (repeatable) or --week W --service S, and --reason TEXT")
+            raise typer.Exit(2)
+        if record:
+            ids, selector, command, about = list(record), " ".join(record), "record", {}
+        else:
+            about = callback_records(ctx.warehouse, week, service)  # type: ignore[arg-type]
+            ids, selector, command = list(about), f"week={week} service={service}", "week_service"
+        rows = store.read(ids, reason=reason or "", command=command, selector=selector)
+    except ContactsError as exc:
+        err.print(str(exc), markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    table = Table("record", "field", "value", *(["community", "category"] if about else []))
+    for rid, field, value in rows:
+        table.add_row(rid, field, value, *(about[rid] if about else ()))
+    console.print(table)
+    missing = sorted(set(ids) - {r[0] for r in rows})
+    if missing:
+        err.print(f"no contact kept for {len(missing)} of {len(ids)} records: {', '.join(missing[:5])}"
+                  + (" …" if len(missing) > 5 else ""))
 
 
 def main(argv: list[str] | None = None) -> None:

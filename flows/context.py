@@ -20,7 +20,7 @@ class RunContext:
     def load(cls, db: str | Path | None = None) -> RunContext:
         """Settings from ``configs/`` and the environment (``db`` wins over both)."""
         s = load_settings(db=Path(db) if db else None)
-        return cls(s, Warehouse(s.db))
+        return cls(s, Warehouse.from_settings(s))
 
     def __repr__(self) -> str:  # Prefect logs task inputs by repr: keep it short
         return f"RunContext(env={self.settings.env!r}, db={str(self.settings.db)!r})"

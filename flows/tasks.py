@@ -16,7 +16,6 @@ from minsheng.channels import UnreadableInput, read_file
 from warehouse.loader import load_batch
 from warehouse.loaders import load_reference, load_supply, match_week
 from warehouse.query import run_checks
-from warehouse.resource import migrate
 
 if TYPE_CHECKING:  # Beam is imported only by the tasks that run it
     from models.registry import ModelEntry
@@ -33,8 +32,8 @@ class ModelMissing(RuntimeError):
 @task(cache_policy=NO_CACHE)
 def migrate_task(ctx: RunContext) -> list[str]:
     s = ctx.settings
+    applied = ctx.warehouse.migrate()  # moves contacts left in an old warehouse to their own file
     with ctx.warehouse.connect() as con:
-        applied = migrate(con)
         load_reference(con, s.district, s.taxonomy)
     return applied
 
@@ -60,7 +59,8 @@ def ingest_file_task(ctx: RunContext, channel: str, path: str) -> dict[str, Any]
     s = ctx.settings
     batch = read_file(channel, Path(path), s.mapping(channel), s.district, limits=s.ingest.limits())
     with ctx.warehouse.connect() as con:
-        counts: dict[str, Any] = load_batch(con, batch, run_id=f"flow-run:{flow_run.id}").as_dict()
+        counts: dict[str, Any] = load_batch(con, batch, ctx.warehouse.contacts,
+                                            run_id=f"flow-run:{flow_run.id}").as_dict()
     counts["reasons"] = dict(Counter(batch.rejected["reason"].to_pylist()))
     return counts
 
@@ -166,7 +166,7 @@ def match_task(ctx: RunContext, supply: str | None = None, week: str | None = No
 @task(cache_policy=NO_CACHE)
 def checks_task(ctx: RunContext) -> dict[str, int]:
     with ctx.warehouse.connect(read_only=True) as con:
-        return run_checks(con)
+        return run_checks(con, ctx.warehouse.contacts)
 
 
 @task(cache_policy=NO_CACHE)

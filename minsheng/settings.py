@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from minsheng.channels.base import IngestLimits
@@ -115,6 +115,25 @@ class NotifySettings(BaseModel):
     webhook_url: str | None = None
     timeout_seconds: float = 10.0
 
+class QuerySettings(BaseModel):
+    """The planners' read path (``warehouse.planner``): what one query may use."""
+
+    memory_limit: str = "2GB"
+    threads: int = 2
+    timeout_seconds: float = 30.0
+    max_rows: int = 100_000          # a larger answer is refused: aggregate or add a limit
+    snapshot_parquet: bool = False   # also write each mart as data/snapshot-parquet/<mart>.parquet
+
+
+class PrivacySettings(BaseModel):
+    """Where residents' contacts live (``warehouse.contacts``) and the key that encrypts them.
+    The key comes from ``MINSHENG_PRIVACY__CONTACTS_KEY`` or a key file, never from a YAML file
+    in the repository."""
+
+    contacts_db: Path | None = None       # default: <db folder>/private/<db name>.pii.duckdb
+    contacts_key: SecretStr | None = None
+    contacts_key_file: Path | None = None
+
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
@@ -151,6 +170,8 @@ class Settings(BaseSettings):
     streaming: StreamingSettings = Field(default_factory=StreamingSettings)
     matching: MatchingSettings = Field(default_factory=MatchingSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    query: QuerySettings = Field(default_factory=QuerySettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     schedules: ScheduleSettings = Field(default_factory=ScheduleSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
 

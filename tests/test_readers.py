@@ -89,15 +89,19 @@ def test_query_during_a_load_reads_the_snapshot(published):
     assert (result.rows, result.source.kind, result.source.current) == ([(5,)], "snapshot", True)
 
 
-def test_a_changed_warehouse_is_read_live_when_no_one_writes(published):
+def test_a_changed_warehouse_is_published_anew_when_no_one_writes(published):
     from warehouse import resource
     from warehouse.query import run_query
+    from warehouse.readers import snapshot_state
 
+    before = snapshot_state(published).published_at
     con = resource.connect(published)
     con.execute("delete from matches where item_id like 'hotline:p%'")
     con.close()
+    assert not snapshot_state(published).current
     result = run_query(Warehouse(published), "select count(*) from matches where week = $week", {"week": WEEK})
-    assert (result.rows, result.source.kind) == ([(8,)], "warehouse")
+    assert (result.rows, result.source.kind, result.source.current) == ([(8,)], "snapshot", True)
+    assert result.source.published_at > before
 
 
 def test_no_snapshot_and_a_writer_is_a_clear_error(tmp_path):

@@ -1,14 +1,25 @@
 from datetime import datetime
 
+import duckdb
 import pytest
 
 from minsheng.channels import FeedbackRecord, Rejected
 from minsheng.channels import get as get_channel
 from warehouse import loader, query, resource
+from warehouse.contacts import ContactsStore
 
 
 def _rows(con, table):
     return con.execute(f"select count(*) from {table}").fetchall()[0][0]
+
+
+def _contacts(con, where=""):
+    """The contacts file beside ``con``'s warehouse, read directly (record, field, value)."""
+    path = ContactsStore.beside(loader.database_path(con)).path
+    if not path.exists():
+        return []
+    with duckdb.connect(str(path), read_only=True) as c:
+        return c.execute(f"select record_id, field, value from contacts {where} order by all").fetchall()
 
 
 @pytest.fixture
@@ -40,23 +51,23 @@ def test_reload_adds_nothing_and_correction_supersedes(con):
     fixed = loader.load_items(con, "hotline", [_rec("B", "电梯坏了三天了")])
     assert (fixed.loaded, fixed.superseded) == (0, 1)
     assert con.execute("select text from feedback where feedback_id = 'hotline:B'").fetchone()[0] == "电梯坏了三天了"
-    assert _rows(con, "pii.contacts") == 2
+    assert len(_contacts(con)) == 2
 
 
-def test_contacts_live_only_in_pii_schema(con):
+def test_contacts_live_only_in_their_own_file(con):
     loader.load_items(con, "hotline", [_rec("A", "想申请低保")])
-    tables = con.execute(
-        "select table_schema, table_name from information_schema.tables where table_schema <> 'pii'"
-    ).fetchall()
+    assert con.execute("select count(*) from duckdb_schemas() where schema_name = 'pii'").fetchall() == [(0,)]
+    tables = con.execute("select table_schema, table_name from information_schema.tables").fetchall()
     for schema, table in tables:
         rows = con.execute(f'select * from "{schema}"."{table}"').fetchall()
         assert "13812345678" not in repr(rows), table
+    assert _contacts(con) == [("hotline:A", "caller_phone", "13812345678")]
 
 
 def test_query_refuses_pii_and_opens_read_only(con, tmp_path):
     con.close()
     db = tmp_path / "warehouse.duckdb"
-    with pytest.raises(PermissionError):
+    with pytest.raises(query.QueryError, match="schema \"PII\" does not exist"):
         query.run_query(resource.Warehouse(db), "select * from PII.contacts")
     result = query.run_query(resource.Warehouse(db), query.resolve_query("weekly_volume"))
     assert result.columns == ["week", "channel", "records"]
@@ -91,7 +102,7 @@ def test_a_key_twice_in_one_file_keeps_the_last_row_with_its_answers_and_contact
     loader.load_items(con, "hotline", [_rec("A", "想申请低保"),
                                        FeedbackRecord("hotline", "A", datetime(2026, 11, 3, 15), "C03", "改了",
                                                       "o.csv", "line 3", contacts={"caller_phone": "13900000000"})])
-    assert con.execute("select value from pii.contacts where record_id = 'hotline:A'").fetchall() == [("13900000000",)]
+    assert _contacts(con, "where record_id = 'hotline:A'") == [("hotline:A", "caller_phone", "13900000000")]
 
 
 def test_quarantine_heals_when_the_row_loads_and_reopens_when_it_fails_again(con):

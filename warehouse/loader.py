@@ -1,15 +1,18 @@
-"""Ingestion's loader: one input file's batch into the raw tables, the contacts and the
-quarantine, in one transaction, idempotently (by natural key and content hash)."""
+"""Ingestion's loader: one input file's batch into the raw tables and the quarantine, in one
+transaction, idempotently (by natural key and content hash), and its contacts into the
+contacts file (``warehouse.contacts``), committed just before that transaction."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 
 from minsheng.channels import ChannelBatch, Item
 from minsheng.channels import get as get_channel
+from warehouse.contacts import CONTACT_ROWS, ContactsStore
 from warehouse.sql import transaction
 
 
@@ -33,7 +36,21 @@ _HASH = ("md5(concat_ws(chr(31), strftime({p}received_at, '%Y-%m-%dT%H:%M:%S'), 
          "{p}extra_json))")
 
 
-def load_batch(con: duckdb.DuckDBPyConnection, batch: ChannelBatch, *, run_id: str | None = None) -> LoadCounts:
+def database_path(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The file behind ``con``'s current database (None in memory)."""
+    return con.execute("select path from duckdb_databases() where database_name = current_database()"
+                       ).fetchall()[0][0]
+
+
+def _contacts_of(con: duckdb.DuckDBPyConnection) -> ContactsStore:
+    path = database_path(con)
+    if not path:
+        raise ValueError("an in-memory warehouse has no contacts file beside it: pass contacts=")
+    return ContactsStore.beside(Path(path))
+
+
+def load_batch(con: duckdb.DuckDBPyConnection, batch: ChannelBatch,
+               contacts: ContactsStore | None = None, *, run_id: str | None = None) -> LoadCounts:
     """Load one file's batch in one transaction.
 
     Within the file the last row of a key wins. A key already in the warehouse with the
@@ -45,6 +62,10 @@ def load_batch(con: duckdb.DuckDBPyConnection, batch: ChannelBatch, *, run_id: s
     The common case, a file of keys that are all new and each once, is loaded in one pass:
     the rows go from the Arrow batch into the table, hashed on the way, with nothing to
     compare or pick. Otherwise keys and hashes are staged and compared first.
+
+    The contacts of the records loaded or superseded replace theirs in ``contacts`` (default:
+    the contacts file beside the warehouse), committed just before the warehouse: see
+    ``warehouse.contacts`` for why a crash between the two loses nothing and adds nothing twice.
     """
     channel = batch.channel
     spec = get_channel(channel)
@@ -133,17 +154,21 @@ def load_batch(con: duckdb.DuckDBPyConnection, batch: ChannelBatch, *, run_id: s
                     {new_rows}
                 """)
                 con.unregister("_answers")
-            if batch.contacts is not None and (loaded or superseded):
-                con.register("_contacts", batch.contacts)
+            pending = None
+            if spec.contacts and (loaded or superseded):
+                # every record loaded or superseded gets its contacts replaced, also by none
                 source = "_batch" if all_new else "_new"
-                con.execute(f"delete from pii.contacts where record_id in (select $ch || ':' || key from {source})",
-                            {"ch": channel})
-                con.execute(f"""
-                    insert into pii.contacts
-                    select $ch || ':' || key, field, value from _contacts
-                    {new_rows + ' and' if new_rows else 'where'} value <> ''
-                """, {"ch": channel})
-                con.unregister("_contacts")
+                ids = con.sql(f"select $ch || ':' || key from {source}", params={"ch": channel}
+                              ).to_arrow_table().column(0)
+                rows = CONTACT_ROWS.empty_table()
+                if batch.contacts is not None:
+                    con.register("_contacts", batch.contacts)
+                    rows = con.sql(f"""
+                        select $ch || ':' || key as record_id, field, value from _contacts
+                        {new_rows + ' and' if new_rows else 'where'} value <> ''
+                    """, params={"ch": channel}).to_arrow_table()
+                    con.unregister("_contacts")
+                pending = (ids, rows)
             con.execute("""
                 update quarantine set resolved_at = now()::timestamp, resolved_by = $run
                 where channel = $ch and source_file = $file and resolved_at is null
@@ -163,6 +188,9 @@ def load_batch(con: duckdb.DuckDBPyConnection, batch: ChannelBatch, *, run_id: s
             if not all_new:
                 con.execute("drop table _in")
                 con.execute("drop table _new")
+            if pending is not None:
+                # the contacts commit first, the warehouse when this block ends
+                (contacts or _contacts_of(con)).replace(*pending)
     finally:
         con.execute(f"set preserve_insertion_order = {'true' if keep_order else 'false'}")
         con.unregister("_batch")

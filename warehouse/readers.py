@@ -1,50 +1,72 @@
-"""Reading the warehouse while a flow writes it.
+"""The planners' snapshot: what every reader opens instead of the live warehouse.
 
 DuckDB lets one process write a file, and while it has the file open no other process may
-open it, not even to read. So a writer publishes a snapshot when it finishes a write stage:
-a copy of the file taken under a read lock (no writer can start mid-copy), renamed into place
-atomically, that records the state of the file it was copied from. Readers:
+open it, not even to read. So the warehouse is published as a snapshot, a copy written under a
+read lock on the live file (no writer can start mid-copy) and renamed into place atomically,
+that records the state of the file it was copied from. Readers open the snapshot only:
 
-- read the snapshot when it is current (the warehouse has not changed since), so that they
-  never hold the live file and never block a writer;
-- otherwise read the live file read-only, if no one is writing it;
-- and if someone is, read the snapshot anyway, saying when it was published.
+- when it is current (the warehouse has not changed since), as it is;
+- when the warehouse has changed and no one writes it, after publishing a new one;
+- when someone writes the warehouse, as it is, saying when it was published.
 
+A query therefore never holds the live file, and a flow that starts meanwhile writes at once.
 Only a warehouse that is being written for the first time, before any snapshot, cannot be read.
+
+The snapshot is a new database file, not a byte copy: ``COPY FROM DATABASE`` into a file
+attached with ``STORAGE_VERSION 'v1.1.0'``, so that the DuckDB 1.1+ drivers that BI tools ship
+(DBeaver, Metabase, Superset) open it, and so that no freed page of the warehouse comes along.
+Views and marts are copied with the tables and work in the copy. A warehouse that still has a
+``pii`` schema (not migrated) is not published. Optionally each mart is also written as
+``snapshot-parquet/<mart>.parquet`` beside it, for tools without DuckDB.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
+from warehouse.sql import sql_files
+
+STORAGE_VERSION = "v1.1.0"  # the oldest DuckDB that opens the snapshot
+
 
 @dataclass(frozen=True)
 class ReadSource:
-    """Where an answer came from: ``warehouse`` (the live file) or ``snapshot``."""
+    """Where an answer came from: ``snapshot`` (or ``warehouse``, for callers that read the
+    live file), when the snapshot was published, and whether it is current."""
 
     kind: str
     published_at: datetime | None = None
-    current: bool = True  # False: the warehouse has changed since the snapshot
+    current: bool = True  # False: the warehouse has changed since, and is being written
 
 
 class WarehouseBusy(RuntimeError):
     pass
 
 
+class SnapshotRefused(RuntimeError):
+    """The warehouse holds something a snapshot must not (a ``pii`` schema)."""
+
+
 def snapshot_path(db: Path) -> Path:
     return Path(db).with_name(Path(db).stem + ".snapshot.duckdb")
 
 
+def parquet_dir(db: Path) -> Path:
+    return Path(db).with_name("snapshot-parquet")
+
+
 def _is_lock_conflict(exc: duckdb.Error) -> bool:
     return "lock" in str(exc).lower()
+
+
+def _quote(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
 
 
 def _state(db: Path) -> str:
@@ -57,67 +79,111 @@ def _state(db: Path) -> str:
     return "|".join(parts)
 
 
-def publish_snapshot(db: Path) -> Path | None:
-    """Copy the warehouse to its snapshot, atomically. Call when the writer has closed its
-    connection. Returns None, publishing nothing, if another writer already holds the file."""
+def _plain_connection() -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
+                                              "autoload_known_extensions": False})
+
+
+def publish_snapshot(db: Path, *, parquet: bool = False) -> Path | None:
+    """Publish the warehouse's snapshot, atomically. Call when the writer has closed its
+    connection. Returns None, publishing nothing, if another writer already holds the file.
+
+    The read lock on the live file is held only while its bytes are copied (as fast as the
+    disk); the rewrite into the snapshot's storage version reads that private copy."""
     db = Path(db)
-    try:
-        guard = duckdb.connect(str(db), read_only=True)  # a read lock: no writer mid-copy
-    except duckdb.IOException as exc:
-        if _is_lock_conflict(exc):
-            return None
-        raise
     target = snapshot_path(db)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    raw = target.with_name(f".{target.name}.{os.getpid()}.raw")
+    leftovers = (tmp, Path(f"{tmp}.wal"), raw, Path(f"{raw}.wal"))
+    con = _plain_connection()
     try:
-        state = _state(db)
-        shutil.copyfile(db, tmp)
-        if Path(f"{db}.wal").exists():
-            shutil.copyfile(f"{db}.wal", f"{tmp}.wal")
-        copy = duckdb.connect(str(tmp))
         try:
-            copy.execute("create or replace table snapshot_info "
-                         "(published_at timestamp, source_state varchar)")
-            copy.execute("insert into snapshot_info values (now()::timestamp, ?)", [state])
-            copy.execute("checkpoint")
-        finally:
-            copy.close()
+            # a read lock: no writer starts mid-copy
+            con.execute(f"attach {_quote(db)} as live (read_only)")
+        except duckdb.IOException as exc:
+            if _is_lock_conflict(exc):
+                return None
+            raise
+        state = _state(db)
+        if con.execute("select count(*) from duckdb_schemas() where database_name = 'live' "
+                       "and schema_name = 'pii'").fetchall()[0][0]:
+            raise SnapshotRefused(f"{db} still has a pii schema: migrate it (any minsheng flow "
+                                  "does) before publishing a snapshot")
+        for leftover in leftovers:
+            leftover.unlink(missing_ok=True)
+        shutil.copyfile(db, raw)
+        if Path(f"{db}.wal").exists():
+            shutil.copyfile(f"{db}.wal", f"{raw}.wal")
+        con.execute("detach live")  # the live file is free again
+        con.execute(f"attach {_quote(raw)} as live")
+        con.execute(f"attach {_quote(tmp)} as snap (storage_version '{STORAGE_VERSION}')")
+        con.execute("copy from database live to snap")
+        con.execute("detach live")
+        con.execute("create or replace table snap.snapshot_info "
+                    "(published_at timestamp, source_state varchar, storage_version varchar)")
+        con.execute("insert into snap.snapshot_info values (now()::timestamp, ?, ?)",
+                    [state, STORAGE_VERSION])
+        if parquet:
+            _write_parquet(con, db)
+        con.execute("checkpoint snap")
+        con.execute("detach snap")
         os.replace(tmp, target)
     finally:
-        guard.close()
-        for leftover in (tmp, Path(f"{tmp}.wal")):
+        con.close()
+        for leftover in leftovers:
             leftover.unlink(missing_ok=True)
     return target
 
 
-@contextmanager
-def open_reader(db: Path) -> Iterator[tuple[duckdb.DuckDBPyConnection, ReadSource]]:
-    """A read-only connection to the warehouse or its snapshot, whichever is safe to read."""
-    db = Path(db)
+def _write_parquet(con: duckdb.DuckDBPyConnection, db: Path) -> None:
+    """Each mart (``marts/*.sql``) as one Parquet file, swapped into place as a folder."""
+    final = parquet_dir(db)
+    tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for mart in sql_files("marts"):
+        con.execute(f"copy (select * from snap.main.{mart.stem}) to {_quote(tmp / (mart.stem + '.parquet'))} "
+                    "(format parquet)")
+    old = final.with_name(f".{final.name}.{os.getpid()}.old")
+    if final.exists():
+        final.rename(old)
+    tmp.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def snapshot_state(db: Path) -> ReadSource | None:
+    """The snapshot's publication time and whether it is current; None if there is none."""
     snapshot = snapshot_path(db)
-    if not db.exists() and not snapshot.exists():
-        raise FileNotFoundError(f"no warehouse at {db}: run `minsheng demo` or `minsheng ingest` first")
-    snap_con, source = None, None
-    if snapshot.exists():
-        snap_con = duckdb.connect(str(snapshot), read_only=True)
-        published_at, state = snap_con.execute(
-            "select published_at, source_state from snapshot_info").fetchone()
-        source = ReadSource("snapshot", published_at, current=db.exists() and state == _state(db))
-    if source is not None and source.current:
-        con = snap_con
-    else:
-        try:
-            con, source = duckdb.connect(str(db), read_only=True), ReadSource("warehouse")
-            if snap_con is not None:
-                snap_con.close()
-        except duckdb.IOException as exc:
-            if not _is_lock_conflict(exc):
-                raise
-            if snap_con is None:
-                raise WarehouseBusy(f"{db} is being written and no snapshot has been published yet: "
-                                    "try again when the flow has finished") from None
-            con = snap_con
+    if not snapshot.exists():
+        return None
+    con = _plain_connection()
     try:
-        yield con, source  # type: ignore[misc]  # source is set on every path that gets here
+        con.execute(f"attach {_quote(snapshot)} as snap (read_only)")
+        published_at, state = con.execute("select published_at, source_state from snap.snapshot_info"
+                                          ).fetchall()[0]
+        # a snapshot published before the contacts moved out is a byte copy, pii schema and
+        # all: never current, so that it is replaced (or, unmigrated, refused) before a read
+        versioned = con.execute("select count(*) from duckdb_columns() where database_name = 'snap' "
+                                "and table_name = 'snapshot_info' and column_name = 'storage_version'"
+                                ).fetchall()[0][0]
     finally:
         con.close()
+    return ReadSource("snapshot", published_at,
+                      current=bool(versioned) and Path(db).exists() and state == _state(db))
+
+
+def fresh_snapshot(db: Path, *, parquet: bool = False) -> tuple[Path, ReadSource]:
+    """The snapshot to read: as it is when current, published anew when the warehouse has
+    changed and no one writes it, and as it is (not current) while someone does."""
+    db = Path(db)
+    source = snapshot_state(db)
+    if source is not None and source.current:
+        return snapshot_path(db), source
+    if not db.exists():
+        raise FileNotFoundError(f"no warehouse at {db}: run `minsheng demo` or `minsheng ingest` first")
+    if publish_snapshot(db, parquet=parquet) is not None:
+        return snapshot_path(db), snapshot_state(db)  # type: ignore[return-value]
+    if source is None:
+        raise WarehouseBusy(f"{db} is being written and no snapshot has been published yet: "
+                            "try again when the flow has finished")
+    return snapshot_path(db), source

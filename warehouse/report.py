@@ -43,6 +43,7 @@ import jinja2
 
 from minsheng.domain import UNKNOWN_COMMUNITY, District, Taxonomy, week_start
 from minsheng.pii import mask_text
+from warehouse.planner import QueryError
 from warehouse.query import QueryResult, execute
 from warehouse.resource import Warehouse
 from warehouse.sql import read_sql
@@ -151,7 +152,7 @@ def _hot_issues(con: Any, week: str) -> tuple[list[dict[str, Any]] | None, str |
         return None, "热点问题 Hot issues: left out — this installation has no hot-issue stage."
     try:
         rows = execute(con, sql, {"week": week}).to_records()
-    except duckdb.CatalogException:
+    except (duckdb.CatalogException, QueryError):
         return None, "热点问题 Hot issues: left out — the hot-issue stage has not run on this warehouse."
     issues = []
     for r in rows[:HOT_ISSUES]:
@@ -177,7 +178,7 @@ def _require(weeks: list[dict[str, Any]], week: str) -> None:
 def check_week(wh: Warehouse, week: str | None) -> str:
     """The week a report of ``week`` would cover (None: the default week); a ``ValueError``
     saying which weeks have data when it has none. For a command to check before it runs."""
-    with wh.reader() as (con, _):
+    with wh.planner() as con:
         weeks = _q(con, "week_items").to_records()
     if week is None:
         return choose_week(weeks).week
@@ -315,7 +316,7 @@ def write_report(wh: Warehouse, ctx: ReportContext, out_dir: Path, *,
 
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
-    with wh.reader() as (con, _):
+    with wh.planner() as con:  # the planners' sandboxed read path, as `minsheng query`
         data = build_report(con, ctx)
     seconds["gather"] = time.perf_counter() - t0
     t0 = time.perf_counter()

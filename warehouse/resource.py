@@ -4,21 +4,27 @@ DuckDB lets one process write a file, and while a writer has it open no other pr
 open it at all. :class:`Warehouse` owns that rule: writers wait out another writer's lock
 instead of failing, every connection is closed when its block ends, migrations and the
 registry-built views are applied in one place, and a writer stage ends by publishing the
-snapshot that planners read while the next stage writes (``warehouse.readers``).
+snapshot that planners read while the next stage writes (``warehouse.readers``). Planners read
+that snapshot through one sandboxed connection (``warehouse.planner``); residents' contacts
+live in a file of their own (``warehouse.contacts``).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import jinja2
 
 from minsheng.channels import CHANNELS
 from warehouse import readers
+from warehouse.contacts import ContactsStore
+from warehouse.planner import PlannerConnection, PlannerLimits
 from warehouse.sql import SQL_ROOT, sql_files, transaction
 
 __all__ = ["Warehouse", "WarehouseMissing", "connect", "migrate"]
@@ -61,9 +67,33 @@ def registry_views() -> list[str]:
     return [env.get_template(p.name).render(channels=channels) for p in sql_files("views")]
 
 
-def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
+CONTACTS_APART = "060_contacts_apart"  # the migration that drops the pii schema
+
+
+def _pii_contacts(con: duckdb.DuckDBPyConnection) -> int | None:
+    """Rows in the warehouse's old ``pii.contacts`` (None: there is no such table)."""
+    found = con.execute("select count(*) from duckdb_tables() where database_name = current_database() "
+                        "and schema_name = 'pii' and table_name = 'contacts'").fetchall()[0][0]
+    return con.execute("select count(*) from pii.contacts").fetchall()[0][0] if found else None
+
+
+def _move_contacts(con: duckdb.DuckDBPyConnection, contacts: ContactsStore | None) -> None:
+    """Copy the old ``pii.contacts`` into the contacts file, before the migration drops it.
+    Replacing by record id, so that a crash before the drop and a re-run copy nothing twice."""
+    if not _pii_contacts(con):
+        return
+    if contacts is None:
+        from warehouse.loader import database_path
+
+        contacts = ContactsStore.beside(Path(database_path(con) or "minsheng.duckdb"))
+    rows = con.sql("select record_id, field, value from pii.contacts").to_arrow_table()
+    contacts.replace(rows.column("record_id").unique(), rows)
+
+
+def migrate(con: duckdb.DuckDBPyConnection, contacts: ContactsStore | None = None) -> list[str]:
     """Apply the migrations not yet applied, in order, then re-create the registry views and
-    the mart views. Returns the migrations applied."""
+    the mart views. Returns the migrations applied. Contacts still in the warehouse go to
+    ``contacts`` (default: the file beside the warehouse) before ``060_contacts_apart``."""
     con.execute(
         "create table if not exists schema_migrations "
         "(version varchar primary key, applied_at timestamp not null)"
@@ -73,6 +103,8 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     for path in sql_files("schema"):
         if path.stem in done:
             continue
+        if path.stem == CONTACTS_APART:
+            _move_contacts(con, contacts)
         with transaction(con):
             con.execute(path.read_text(encoding="utf-8"))
             con.execute("insert into schema_migrations values (?, now())", [path.stem])
@@ -92,9 +124,21 @@ class Warehouse:
     wait up to ``wait_seconds`` for another writer's lock.
     """
 
-    def __init__(self, path: Path, *, wait_seconds: float = 30.0) -> None:
+    def __init__(self, path: Path, *, wait_seconds: float = 30.0, contacts: ContactsStore | None = None,
+                 limits: PlannerLimits | None = None, snapshot_parquet: bool = False) -> None:
         self.path = Path(path)
         self.wait_seconds = wait_seconds
+        self.contacts = contacts or ContactsStore.beside(self.path)
+        self.limits = limits or PlannerLimits()
+        self.snapshot_parquet = snapshot_parquet
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Warehouse:
+        """The warehouse of ``settings.db``, with its contacts file and the planners' limits."""
+        q = settings.query
+        return cls(settings.db, contacts=ContactsStore.from_settings(settings),
+                   limits=PlannerLimits(q.memory_limit, q.threads, q.timeout_seconds, q.max_rows),
+                   snapshot_parquet=q.snapshot_parquet)
 
     def __repr__(self) -> str:
         return f"Warehouse({str(self.path)!r})"
@@ -121,20 +165,69 @@ class Warehouse:
             yield con
 
     def migrate(self) -> list[str]:
+        """Apply the pending migrations. A warehouse that still held contacts is rewritten
+        afterwards: DuckDB reuses freed pages but does not wipe them."""
         with self.connect() as con:
-            return migrate(con)
+            had_contacts = bool(_pii_contacts(con))
+            applied = migrate(con, self.contacts)
+        if had_contacts:
+            rewrite(self.path)
+            if self.snapshot_path.exists():  # the old snapshot is a copy with the contacts in it
+                self.publish_snapshot()
+        return applied
 
-    @contextmanager
-    def reader(self) -> Iterator[tuple[duckdb.DuckDBPyConnection, readers.ReadSource]]:
-        """A read-only connection to the live file or its snapshot, whichever is safe to read
-        (``warehouse.readers.open_reader``)."""
+    def _snapshot(self) -> tuple[Path, readers.ReadSource]:
         if not self.path.exists() and not self.snapshot_path.exists():
             raise WarehouseMissing(f"no warehouse at {self.path}: run `minsheng demo` or "
                                    "`minsheng ingest` first")
-        with readers.open_reader(self.path) as pair:
-            yield pair
+        return readers.fresh_snapshot(self.path, parquet=self.snapshot_parquet)
+
+    @contextmanager
+    def reader(self) -> Iterator[tuple[duckdb.DuckDBPyConnection, readers.ReadSource]]:
+        """A plain read-only connection to the snapshot (``warehouse.readers.fresh_snapshot``),
+        for the stages' own reads (a what-if). Planners' SQL goes through :meth:`planner`."""
+        path, source = self._snapshot()
+        con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
+                                                 "autoload_known_extensions": False})
+        try:
+            con.execute(f"attach '{str(path).replace(chr(39), chr(39) * 2)}' as snapshot (read_only)")
+            con.execute("use snapshot")
+            yield con, source
+        finally:
+            con.close()
+
+    @contextmanager
+    def planner(self) -> Iterator[PlannerConnection]:
+        """The planners' sandboxed connection to the snapshot (``warehouse.planner``): the one
+        way that ``query``, the report and any web page read the warehouse."""
+        path, source = self._snapshot()
+        con = PlannerConnection(path, self.limits, source=source)
+        try:
+            yield con
+        finally:
+            con.close()
 
     def publish_snapshot(self) -> Path | None:
         """Publish the planners' snapshot; call with no connection of this process open.
         Returns None (publishing nothing) while another process writes."""
-        return readers.publish_snapshot(self.path)
+        return readers.publish_snapshot(self.path, parquet=self.snapshot_parquet)
+
+
+def rewrite(db: Path) -> None:
+    """Copy the warehouse into a fresh file and swap it in (no connection may be open)."""
+    db = Path(db)
+    tmp = db.with_name(f".{db.name}.{os.getpid()}.rewrite")
+    tmp.unlink(missing_ok=True)
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute(f"attach '{str(db).replace(chr(39), chr(39) * 2)}' as old (read_only)")
+        con.execute(f"attach '{str(tmp).replace(chr(39), chr(39) * 2)}' as new")
+        con.execute("copy from database old to new")
+        con.execute("detach new")
+        con.execute("detach old")
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        con.close()
+    os.replace(tmp, db)

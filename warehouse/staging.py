@@ -302,4 +302,4 @@ def load_batches(wh: Warehouse, batches: Sequence[ChannelBatch]) -> None:
         return
     with wh.connect() as con:
         for batch in batches:
-            load_batch(con, batch)
+            load_batch(con, batch, wh.contacts)

@@ -2,7 +2,7 @@
 
 Baseline, in the same run: DuckDB's own ``read_csv`` of the same file into a table of a
 fresh database. minsheng's figure includes reading, validation, masking, hashing, dedup
-against the warehouse and the load of raw table, pii contacts and quarantine.
+against the warehouse and the load of raw table, quarantine and the contacts file.
 Target: at least 0.5 of the baseline's rows/s, peak memory under 2 GB.
 
     python tests/benchmarks/bench_ingest.py [--rows N]

@@ -1,11 +1,6 @@
--- keys that occur more than once in tables the loader keeps unique without a primary key
-with keys as (
-    select tbl, k from raw_keys
-    union all
-    select 'pii.contacts', record_id || '/' || field from pii.contacts
-)
-
+-- keys that occur more than once in tables the loader keeps unique without a primary key.
+-- the contacts, in a file of their own, have their check in contacts/checks/duplicate_keys.sql
 select tbl, k, count(*) as n
-from keys
+from raw_keys
 group by all
 having count(*) > 1
