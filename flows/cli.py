@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from flows.cli_issues import issues_app
 from flows.cli_model import model_app
 from flows.errors import OneLineErrors
 
@@ -21,6 +22,7 @@ app = typer.Typer(help="minsheng 民生: needs sensing and demand matching for a
 console = Console()
 err = Console(stderr=True, soft_wrap=True)  # an error is one line, however long
 app.add_typer(model_app, name="model")
+app.add_typer(issues_app, name="issues")
 
 
 @app.callback()
@@ -329,7 +331,10 @@ def _print_result(result, fmt: str) -> None:  # type: ignore[no-untyped-def]
         err.print(f"unknown format {fmt!r}: table, csv, json or markdown")
         raise typer.Exit(2)
     else:
-        table = Table(*result.columns)
+        from rich.table import Column
+
+        # ids fold onto further lines rather than being cut: they must copy whole
+        table = Table(*(Column(c, overflow="fold") for c in result.columns))
         for row in result.rows:
             table.add_row(*("" if v is None else str(v) for v in row))
         console.print(table)

@@ -118,7 +118,9 @@ def load_part_task(ctx: RunContext, part: Part) -> dict[str, int]:
     if dim is not None:  # a card too old to record it: the column keeps its type
         with wh.connect() as con:
             ensure_embedding_dim(con, dim)
-    counts = load_part(wh, part)
+    from warehouse.issues import IssueSettings
+
+    counts = load_part(wh, part, IssueSettings(ctx.settings.issues, ctx.settings.heat))
     with wh.connect() as con:
         counts["queued_for_review"] = refresh_review_queue(con, ctx.settings.classifier.review_threshold)
     wh.publish_snapshot()

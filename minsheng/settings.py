@@ -174,6 +174,9 @@ class Settings(BaseSettings):
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     schedules: ScheduleSettings = Field(default_factory=ScheduleSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    #: hot-issue assignment (models.issues.IssueConfig) and heat (models.heat.HeatConfig)
+    issues: dict[str, Any] = Field(default_factory=dict)
+    heat: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("config_dir", mode="before")
     @classmethod

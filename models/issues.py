@@ -13,6 +13,7 @@ the best one when it is close enough, and otherwise opens a new issue (a "first 
                 - place_diff · (-a)     if a < 0            different named places: far
                 + category_hint         if x's category is I's commonest category
                 + community_hint        if x's community is I's commonest community
+                - community_diff        if it is another and the two share no strong place
                 - time_weight · gap / quiet_period          gap = max(0, t(x) - last_seen(I))
 
 ``v(x)`` is the item's text vector: its embedding and/or a hashed TF-IDF of its tokens, each
@@ -102,6 +103,7 @@ class IssueConfig(BaseModel):
                                description="share of an issue's placed items that makes a place its own")
     category_hint: float = Field(0.15, ge=0)
     community_hint: float = Field(0.05, ge=0)
+    community_diff: float = Field(0.3, ge=0, description="penalty for another community without a shared place")
     time_weight: float = Field(0.1, ge=0, description="penalty for a full quiet period of gap")
     quiet_days: float = Field(14.0, gt=0, description="an issue quiet this long is dormant")
     embedding_weight: float = Field(0.7, ge=0)
@@ -489,13 +491,15 @@ class IssueAssigner:
                 continue
             issue = issues[seq]
             extra = 0.0
-            if places and issue.n_placed:
-                a = self._affinity(places, issue)
-                extra += cfg.place_same * a if a > 0 else cfg.place_diff * a
+            a = self._affinity(places, issue) if places and issue.n_placed else 0.0
+            extra += cfg.place_same * a if a > 0 else cfg.place_diff * a
             if item.category is not None and issue.top_category == item.category:
                 extra += cfg.category_hint
             if item.community is not None and issue.top_community == item.community:
                 extra += cfg.community_hint
+            elif item.community is not None and issue.top_community is not None and a < 1.0:
+                # the same words in two communities, with no place in common: two problems
+                extra -= cfg.community_diff
             gap = t - issue.last
             if gap > 0:
                 extra -= cfg.time_weight * gap / quiet

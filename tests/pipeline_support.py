@@ -19,6 +19,10 @@ SNAPSHOT = {
     "demand_trend_daily": "window_start, community, category, items, timing, pane_index",
     "inbox_files": "path, read_to, records, fingerprint, error",
     "processed_parts": "part_id, seq, base_part, watermark, feedback, items, dead_letters, too_late",
+    "issue_items": "item_id, issue_id, opened, score",
+    "issues": "issue_id, title, place, items, messages, residents, heat, status",
+    "issue_weeks": "issue_id, week, items, messages, heat, status",
+    "issue_state": "seq, watermark, fingerprint",
 }
 
 

@@ -43,8 +43,11 @@ def drain(world, db: Path, staging: Path, argv: list[str] | None = None) -> dict
     from pipelines.streaming import run_stream
     from warehouse.staging import load_part
 
+    from warehouse.issues import IssueSettings
+
     batches = micro_batches(db, world["inbox"], staging, world["models"], world["settings"], argv)
-    return run_stream(batches, lambda part: load_part(Warehouse(db), part), poll_seconds=0.1, max_idle=1.0)
+    return run_stream(batches, lambda part: load_part(Warehouse(db), part, IssueSettings()),
+                      poll_seconds=0.1, max_idle=1.0)
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +55,7 @@ def reference(world, tmp_path_factory):
     root = tmp_path_factory.mktemp("reference")
     db = fresh_warehouse(root / "w.duckdb")
     totals = drain(world, db, root / "staging")
-    assert totals["parts"] == 1 and totals["items"] > 0
+    assert totals["parts"] == 1 and totals["items"] > 0 and totals["issues_assigned"] == totals["items"]
     return {"db": db, "snapshot": snapshot(db), "staging": root / "staging"}
 
 
@@ -93,9 +96,11 @@ def test_killed_during_the_merge(world, reference, tmp_path, monkeypatch):
     def killed(*args, **kwargs):
         raise KeyboardInterrupt("killed halfway through the merge")
 
-    monkeypatch.setattr(staging, "_close_windows", killed)
+    from warehouse.issues import IssueSettings
+
+    monkeypatch.setattr(staging, "_close_windows", killed)  # after the issues are assigned
     with pytest.raises(KeyboardInterrupt):
-        load_part(Warehouse(db), part)
+        load_part(Warehouse(db), part, IssueSettings())
     assert snapshot(db) == before  # the transaction rolled back: items, counts, positions
     monkeypatch.undo()
     drain(world, db, tmp_path / "staging")

@@ -34,10 +34,10 @@ def _ctx(settings, week=None):
 
 
 def _data(db, settings, week=None):
-    from warehouse.readers import open_reader
     from warehouse.report import build_report
+    from warehouse.resource import Warehouse
 
-    with open_reader(db) as (con, _):
+    with Warehouse(db).planner() as con:
         return build_report(con, _ctx(settings, week))
 
 

@@ -124,7 +124,7 @@ def assign_part(con: duckdb.DuckDBPyConnection, part_id: str, items_table: str, 
         "select distinct issue_id from issue_membership where item_id in (select unnest($ids)) "
         "union select unnest($issues)", {"ids": [a.item_id for a in assignments],
                                          "issues": sorted(touched)}).fetchall()}
-    watermark = assigner.watermark()
+    watermark = assigner.watermark
     refresh_issues(con, sorted(effective), watermark, cfg.heat)
     seq = con.execute("select coalesce(max(seq), 0) + 1 from issue_state").fetchall()[0][0]
     con.execute("insert into issue_state values (?, ?, ?, ?, ?)",

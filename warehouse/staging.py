@@ -28,6 +28,7 @@ import duckdb
 
 from minsheng.channels import ChannelBatch
 from minsheng.records import DEMAND_ITEM
+from warehouse.issues import IssueSettings, assign_part
 from warehouse.loader import load_batch
 from warehouse.resource import Warehouse
 from warehouse.sql import read_sql, transaction
@@ -177,15 +178,15 @@ def _close_windows(con: duckdb.DuckDBPyConnection, watermark: datetime | None) -
         """, {"w": watermark})
 
 
-def merge_part(con: duckdb.DuckDBPyConnection, part: Part) -> dict[str, int]:
+def merge_part(con: duckdb.DuckDBPyConnection, part: Part, issues: IssueSettings | None = None) -> dict[str, int]:
     """Merge a staged part into the warehouse in one transaction, exactly once.
 
     Demand items replace a feedback row's old items as a whole (its item count may have
     changed, or its new version may have been dead-lettered); dead letters go to
-    ``quarantine``; window counts replace the stored ones; the inbox positions and the
-    ledger row are written with them. A part already in the ledger is skipped (its counts
-    are returned with ``merged=0``); a part whose base is no longer the head raises
-    :class:`StalePart`.
+    ``quarantine``; window counts replace the stored ones; with ``issues``, the part's items
+    are assigned to hot issues (``warehouse.issues``); the inbox positions and the ledger row
+    are written with them. A part already in the ledger is skipped (its counts are returned
+    with ``merged=0``); a part whose base is no longer the head raises :class:`StalePart`.
     """
     done = con.execute(
         "select feedback, items, dead_letters, too_late from processed_parts where part_id = $p",
@@ -206,6 +207,10 @@ def merge_part(con: duckdb.DuckDBPyConnection, part: Part) -> dict[str, int]:
         con.execute("create or replace temp table _dead as select * from read_parquet($f)"
                     if dead else "create or replace temp table _dead as select null::varchar as feedback_id limit 0",
                     {"f": dead} if dead else None)
+        retracted = [r[0] for r in con.execute("""
+            select item_id from demand_items where feedback_id in (
+                select feedback_id from _items union select nullif(feedback_id, '') from _dead)
+        """).fetchall()]
         con.execute("""
             delete from demand_items where feedback_id in (
                 select feedback_id from _items union select nullif(feedback_id, '') from _dead)
@@ -231,6 +236,7 @@ def merge_part(con: duckdb.DuckDBPyConnection, part: Part) -> dict[str, int]:
                 update quarantine set resolved_at = now()::timestamp, resolved_by = $p
                 where resolved_at is null and record_id in (select feedback_id from _items)
             """, {"p": part.part_id})
+        assigned = assign_part(con, part.part_id, "_items", retracted, issues) if issues is not None else {}
         for name, table in COUNT_TABLES.items():
             _merge_counts(con, table, _files(part.folder, name))
         _close_windows(con, part.watermark)
@@ -248,7 +254,7 @@ def merge_part(con: duckdb.DuckDBPyConnection, part: Part) -> dict[str, int]:
         con.execute("drop table _items")
         con.execute("drop table _dead")
     return {"feedback": part.feedback, "items": n_items, "dead_letters": n_dead,
-            "too_late": part.too_late, "merged": 1}
+            "too_late": part.too_late, "merged": 1, **assigned}
 
 
 # --- the driver's and the loader's side, over the warehouse resource ---------------------------
@@ -283,10 +289,11 @@ def export_part_input(wh: Warehouse, folder: Path) -> PartInput:
     return PartInput(current, n, digest, latest)
 
 
-def load_part(wh: Warehouse, part: Part) -> dict[str, int]:
-    """The loader: merge a staged part into the warehouse exactly once, then drop its files."""
+def load_part(wh: Warehouse, part: Part, issues: IssueSettings | None = None) -> dict[str, int]:
+    """The loader: merge a staged part into the warehouse exactly once (with ``issues``, its
+    items assigned to hot issues), then drop its files."""
     with wh.connect() as con:
-        merged = merge_part(con, part)
+        merged = merge_part(con, part, issues)
     shutil.rmtree(part.folder, ignore_errors=True)
     return merged
 

@@ -1,15 +1,27 @@
--- demand items most similar to item $item_id by embedding (cosine), best first: $limit rows
+-- demand items most like item $item_id: those of its issue and of the issues at its place, by embedding cosine, best first: $limit rows
 with probe as (
-    select item_id, embedding from demand_items where item_id = $item_id
+    select d.item_id, d.embedding, d.place, m.issue_id
+    from demand_items as d
+    left join issue_membership as m using (item_id)
+    where d.item_id = $item_id
 ),
-scored as (
-    select d.item_id, d.week, d.community, d.category, d.text,
-           array_cosine_similarity(d.embedding, p.embedding) as similarity
-    from demand_items as d, probe as p
-    where d.item_id <> p.item_id and d.embedding is not null
+
+near_issues as (
+    select issue_id from probe
+    union
+    select i.issue_id from issues as i, probe as p where p.place is not null and i.place = p.place
+),
+
+candidates as (
+    select d.item_id, d.week, d.community, d.category, d.text, d.embedding
+    from issue_membership as m
+    join demand_items as d using (item_id)
+    where m.issue_id in (select issue_id from near_issues)
 )
-select item_id, week, community, category, round(similarity, 4) as similarity, text
-from scored
-where similarity is not null
-order by similarity desc, item_id
+
+select c.item_id, c.week, c.community, c.category,
+       round(array_cosine_similarity(c.embedding, p.embedding), 4) as similarity, c.text
+from candidates as c, probe as p
+where c.item_id <> p.item_id and c.embedding is not null
+order by similarity desc nulls last, c.item_id
 limit $limit::integer
