@@ -67,7 +67,7 @@ def read_records(out: Path, district: District) -> list[dict]:
             obj = json.loads(line)
             records.append({"channel": "platform", "key": obj["msg_id"], "text": obj["content"],
                             "community": obj["community"], "week": week})
-    for path in sorted(out.glob("meetings/*.md")):
+    for path in sorted(p for p in out.glob("meetings/*.md") if "_hot_" not in p.name):
         text = path.read_text(encoding="utf-8")
         section = text.split("## 居民诉求")[1].split("## 下一步")[0]
         day = datetime.strptime(path.name[:10], "%Y-%m-%d")
@@ -125,8 +125,10 @@ def test_rerun_into_same_folder_drops_stale_weeks(tmp_path, config):
     district, taxonomy = config
     generate_district(tmp_path, 3, 1, district=district, taxonomy=taxonomy, scale=0.1)
     generate_district(tmp_path, 2, 1, district=district, taxonomy=taxonomy, scale=0.1)
-    assert len(list(tmp_path.glob("hotline/*.csv"))) == 2
-    assert len(list(tmp_path.glob("platform/*.jsonl"))) == 2
+    # every weekly file the generator names, its planted hot issues' too, for two weeks only
+    for pattern in ("hotline/work_orders_*.csv", "hotline/hot_orders_*.csv",
+                    "platform/messages_*.jsonl", "platform/hot_messages_*.jsonl"):
+        assert len(list(tmp_path.glob(pattern))) == 2, pattern
     assert all(p.name < "2026-10-12" for p in tmp_path.glob("meetings/*.md"))
 
 
@@ -147,7 +149,9 @@ def test_manifest(small):
     data = json.loads(manifest.to_json())
     assert data["counts"] == manifest.counts
     assert set(manifest.counts) == {"hotline", "platform", "meeting_files", "meeting_items",
-                                    "survey_returned", "survey_valid"}
+                                    "survey_returned", "survey_valid", "hot_issue_records"}
+    planted = json.loads((out / "truth" / "hot_issues.json").read_text(encoding="utf-8"))
+    assert planted and manifest.counts["hot_issue_records"] >= len(planted)
     truth = json.loads((out / "truth" / "manifest.json").read_text(encoding="utf-8"))
     assert truth["counts"] == manifest.counts and truth["weeks"] == manifest.weeks
     assert truth["pii"] == sorted(set(truth["pii"])) and truth["addresses"]
@@ -158,7 +162,7 @@ def test_hotline_format(small, config):
     district, _ = config
     names = {c.name for c in district.communities}
     ids, n = set(), 0
-    for path in sorted(out.glob("hotline/*.csv")):
+    for path in sorted(out.glob("hotline/work_orders_*.csv")):
         raw = path.read_bytes()
         assert raw.startswith(b"\xef\xbb\xbf")
         rows = list(csv.reader(raw.decode("utf-8-sig").splitlines()))
@@ -178,7 +182,7 @@ def test_hotline_format(small, config):
 def test_platform_format(small):
     out, manifest = small
     n = 0
-    for path in sorted(out.glob("platform/*.jsonl")):
+    for path in sorted(out.glob("platform/messages_*.jsonl")):
         week = path.stem.removeprefix("messages_").replace("-", "")
         for line in path.read_text(encoding="utf-8").splitlines():
             obj = json.loads(line)
@@ -199,7 +203,7 @@ def test_meeting_files_parse_into_items(small, config):
     district, _ = config
     names = {c.code: c.name for c in district.communities}
     groups = {"物业服务互助会", "垃圾处理互助会", "楼栋互助会", "文化兴趣互助会", "低保帮扶互助会"}
-    files = sorted(out.glob("meetings/*.md"))
+    files = sorted(p for p in out.glob("meetings/*.md") if "_hot_" not in p.name)
     assert len(files) == manifest.counts["meeting_files"] >= 2
     items = 0
     for path in files:

@@ -47,8 +47,18 @@ def records(path: Path, ctx: ReadContext) -> Iterator[Item]:
             "title": mask_text(str(get.get("title") or "")),
             "user_hash": user_pseudonym(user) if user else None,
         }
+        if likes := _count(get.get("likes")):  # only when there are some: earlier hashes stay valid
+            extra["likes"] = likes
         yield FeedbackRecord("platform", str(get["message_id"]), received, community, body,
                              ctx.file, pos, extra=extra)
+
+
+def _count(value: object) -> int:
+    """A like count as exports write it (12, "12", "1.2万" is not supported: 0), never negative."""
+    try:
+        return max(0, int(float(str(value).strip()))) if value not in (None, "") else 0
+    except (ValueError, OverflowError):
+        return 0
 
 
 def read(path: Path, ctx: ReadContext) -> ChannelBatch:
@@ -61,6 +71,7 @@ CHANNEL = Channel(
     read=read,
     raw_table="raw_platform",
     key_column="message_id",
-    columns=(("user_hash", pa.string()), ("title", pa.string())),
+    columns=(("user_hash", pa.string()), ("title", pa.string()), ("likes", pa.int64())),
     resident_column="user_hash",
+    likes_column="likes",
 )

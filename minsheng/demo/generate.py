@@ -73,6 +73,7 @@ OTHER_SHARE = 0.025  # off-topic calls and posts (praise, weather, chit-chat)
 SPIKE_COMMUNITY = "C03"
 SPIKE_CATEGORY = "elderly_care"
 SPIKE_FACTOR = 3.0
+HOT_ISSUES = 6  # concrete problems planted at named places (minsheng.demo.hot_issues)
 
 # Category weight = base * (1 + nzf * nongzhuanfei) * (elderly / 0.18) ** e
 #                   * (floating / 0.5) ** f. Converts and the old drive the basic services and
@@ -924,17 +925,18 @@ def _write_supply(out: Path, registry: dict[str, Any]) -> None:
 # Entry points
 # --------------------------------------------------------------------------------------------
 
-_OWNED = {"hotline": "work_orders_*.csv", "platform": "messages_*.jsonl", "meetings": "*.md",
-          "survey": "survey_export.csv", "truth": "*"}
+_OWNED = {"hotline": ("work_orders_*.csv", "hot_orders_*.csv"),
+          "platform": ("messages_*.jsonl", "hot_messages_*.jsonl"), "meetings": ("*.md",),
+          "survey": ("survey_export.csv",), "truth": ("*",)}
 
 
 def _prepare(out: Path) -> None:
     """Create the channel folders and drop files a previous run left there (only files named
     as this generator names them), so that a shorter run leaves no stale weeks behind."""
-    for sub, pattern in _OWNED.items():
+    for sub, patterns in _OWNED.items():
         folder = out / sub
         folder.mkdir(parents=True, exist_ok=True)
-        for old in folder.glob(pattern):
+        for old in (p for pattern in patterns for p in folder.glob(pattern)):
             if old.is_file():
                 old.unlink()
 
@@ -974,6 +976,18 @@ def generate_district(out: Path, weeks: int, seed: int, *, start_week: str = "20
         counts["meeting_items"] += items
     counts["survey_returned"], counts["survey_valid"] = _write_survey(
         out, week_list, seed, district, taxonomy, book, truth)
+    if any(c.places for c in district.communities):
+        # concrete problems raised again and again at the district's named places: what the
+        # report's hot issues must find (their truth in truth/hot_issues.json)
+        from minsheng.demo.hot_issues import generate_hot_issues, write_exports
+
+        hot = generate_hot_issues(seed, weeks, start=week_start(start_week), planted=HOT_ISSUES,
+                                  background_per_week=0, long_messages=2, district=district)
+        written = write_exports(hot, out, {c.code: c.name for c in district.communities})
+        counts["hot_issue_records"] = sum(written["counts"].values())
+        truth.pii.update(written["pii"])
+        (out / "truth" / "hot_issues.json").write_text(
+            json.dumps(written["planted"], ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
     _write_supply(out, _build_supply(seed, district, taxonomy, scale, sum(factors) / len(factors)))
 
     manifest = GenerationManifest(out=out, seed=seed, weeks=week_list, spike=spike, counts=counts)

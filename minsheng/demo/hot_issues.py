@@ -290,17 +290,46 @@ def _fill(rng: random.Random, template: str, place: str) -> str:
     return template.format(p=place, b=rng.choice(_BUILDINGS))
 
 
+def district_places(district: object) -> tuple[list[tuple[str, str]], list[_Place]]:
+    """The communities and the places of a district (``minsheng.domain.District``) as this
+    generator plants problems at them: estates, roads, and institutions by their suffix."""
+    communities = [(c.code, c.name) for c in district.communities]  # type: ignore[attr-defined]
+    places = []
+    for c in district.communities:  # type: ignore[attr-defined]
+        for p in c.places:
+            name = p.name
+            if name.endswith(("中学", "小学", "幼儿园", "学校")):
+                kind = "school"
+            elif name.endswith(("菜市场", "农贸市场", "市场")):
+                kind = "market"
+            elif name.endswith("工地"):
+                kind = "site"
+            elif name.endswith(("路", "街", "大道", "巷")):
+                kind = "road"
+            elif name.endswith(("小区", "花园", "家园", "苑", "新村", "公寓", "宿舍", "华府")):
+                kind = "estate"
+            else:
+                continue
+            places.append(_Place(name, kind, c.code, tuple(p.aliases)))
+    return communities, places
+
+
 def generate_hot_issues(seed: int = 20261125, weeks: int = 8, *,
                         start: date = date(2026, 10, 5), planted: int = 10,
                         background_per_week: int = 150, quiet_days: float = 14.0,
-                        long_messages: int = 4) -> HotIssueSet:
+                        long_messages: int = 4,
+                        district: object | None = None) -> HotIssueSet:
     """Records of ``weeks`` weeks from the Monday ``start`` with ``planted`` planted issues.
 
     ``quiet_days`` only shapes the truth: two records of one problem at one place more than
-    that far apart are labelled as two issues.
+    that far apart are labelled as two issues. With ``district``, its communities and the
+    places its ``district.yaml`` lists are used instead of this module's own.
     """
     rng = random.Random(seed)
-    places = _places(rng)
+    if district is not None:
+        communities, places = district_places(district)
+    else:
+        communities, places = list(COMMUNITIES), _places(rng)
     by_kind: dict[str, list[_Place]] = defaultdict(list)
     for p in places:
         by_kind[p.kind].append(p)
@@ -347,7 +376,7 @@ def generate_hot_issues(seed: int = 20261125, weeks: int = 8, *,
         label = f"P{k + 1:02d}"
         if place is None:
             category, templates = POLICY_PROBLEMS[code]
-            community = COMMUNITIES[rng.randrange(len(COMMUNITIES))][0]
+            community = communities[rng.randrange(len(communities))][0]
         else:
             category, _, templates = PROBLEMS[code]
             community = place.community
@@ -372,7 +401,7 @@ def generate_hot_issues(seed: int = 20261125, weeks: int = 8, *,
                 body = _fill(rng, rng.choice(templates), place.written(rng) if place else "")
                 if channel == "meeting":
                     body = rng.choice(_REPORTERS) + body
-                c = community if place is not None else COMMUNITIES[rng.randrange(12)][0]
+                c = community if place is not None else communities[rng.randrange(len(communities))][0]
                 emit(days[d], channel, c, category, resident, likes_for(channel), body, label)
                 if channel == "platform" and rng.random() < 0.15 and d + 2 < len(days):
                     # the author reposts the same text a day or two later
@@ -407,7 +436,7 @@ def generate_hot_issues(seed: int = 20261125, weeks: int = 8, *,
         for _ in range(background_per_week):
             day = days[7 * w + rng.randrange(7)]
             channel = rng.choices(["hotline", "platform", "meeting"], [0.55, 0.3, 0.15])[0]
-            community = COMMUNITIES[rng.randrange(len(COMMUNITIES))][0]
+            community = communities[rng.randrange(len(communities))][0]
             resident = None if channel == "meeting" else f"{channel[0]}:bg{rng.randrange(10**6)}"
             if not free_pairs:  # every pair used: use them again (later, mostly)
                 free_pairs = [pair for pair in all_pairs if (pair[0], pair[1].name) not in used_pairs]
@@ -478,7 +507,7 @@ def generate_hot_issues(seed: int = 20261125, weeks: int = 8, *,
                          truth=r[7]) for n, r in enumerate(raw)]
     records = _segment_truth(records, quiet_days)
     return HotIssueSet(records=records, planted=planted_issues, gazetteer=_gazetteer(places),
-                       communities=list(COMMUNITIES), start=start, weeks=weeks,
+                       communities=list(communities), start=start, weeks=weeks,
                        meta={"records": len(records)})
 
 
@@ -498,3 +527,62 @@ def _segment_truth(records: list[HotRecord], quiet_days: float) -> list[HotRecor
         out.append(HotRecord(r.feedback_id, r.channel, r.received_at, r.community, r.category,
                              r.resident, r.likes, r.text, tuple(labels)))
     return out
+
+
+_PHONE = __import__("re").compile(r"1[3-9]\d{9}")
+
+
+def write_exports(data: HotIssueSet, out: object, names: dict[str, str]) -> dict[str, object]:
+    """Write a hot-issue set as a district's exports under ``out`` (the layout ``minsheng
+    generate`` writes): hotline orders and platform messages (with likes) as one file per ISO
+    week, a meeting note per meeting record. ``names`` maps community codes to the names the
+    hotline exports use. Returns the counts, the planted issues and the phone numbers planted."""
+    import csv
+    import json
+    from pathlib import Path
+
+    root = Path(str(out))
+    by_week: dict[tuple[str, str], list[HotRecord]] = defaultdict(list)
+    for r in data.records:
+        y, w, _ = r.received_at.isocalendar()
+        by_week[(r.channel, f"{y}-W{w:02d}")].append(r)
+    counts: dict[str, int] = defaultdict(int)
+    pii: set[str] = set()
+    for (channel, week), records in sorted(by_week.items()):
+        if channel == "hotline":
+            path = root / "hotline" / f"hot_orders_{week}.csv"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("w", encoding="utf-8-sig", newline="") as fh:
+                writer = csv.writer(fh)
+                writer.writerow(["工单编号", "受理时间", "所属社区", "来电号码", "来电内容"])
+                for r in records:
+                    phone = _PHONE.findall(r.text)
+                    writer.writerow([f"RX{r.feedback_id}", f"{r.received_at:%Y-%m-%d %H:%M:%S}",
+                                     names[r.community], phone[0] if phone else "", r.text])
+        elif channel == "platform":
+            path = root / "platform" / f"hot_messages_{week}.jsonl"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("w", encoding="utf-8", newline="\n") as fh:
+                for r in records:
+                    title = r.text[:14].rstrip("，,。") if r.text else ""
+                    fh.write(json.dumps({
+                        "msg_id": f"RX-{r.feedback_id}", "posted_at": f"{r.received_at:%Y-%m-%dT%H:%M:%S}+08:00",
+                        "community": r.community, "user": r.resident or f"居民_{r.feedback_id}",
+                        "title": title, "content": r.text, "likes": r.likes,
+                    }, ensure_ascii=False) + "\n")
+        else:
+            for r in records:
+                lines = [f"# {names[r.community]}互助会议事记录", "", f"日期：{r.received_at:%Y-%m-%d}",
+                         f"社区：{names[r.community]}", "互助会：居民议事会", "", "## 居民诉求", ""]
+                points = [p for p in __import__("re").split(r"\d+、", r.text.split("：", 1)[-1]) if p.strip("；")]
+                lines += [f"{n}. {p.strip('；')}" for n, p in enumerate(points, start=1)]
+                path = root / "meetings" / f"{r.received_at:%Y-%m-%d}_{r.community}_hot_{r.feedback_id}.md"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        counts[channel] += len(records)
+        for r in records:
+            pii.update(_PHONE.findall(r.text))
+    return {"counts": dict(counts), "planted": {k: vars(v) if hasattr(v, "__dict__") else
+                                               {f: getattr(v, f) for f in v.__slots__}
+                                               for k, v in data.planted.items()},
+            "pii": sorted(pii)}
