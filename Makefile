@@ -20,17 +20,30 @@ SYSTEM_PACKAGES := chromium fonts-noto-cjk fonts-wqy-microhei
 # tests/test_snapshot_compat.py opens the snapshot with it (or builds it itself if this failed)
 DUCKDB11 := .venv-duckdb11
 
-.PHONY: install system-deps demo test bench serve clean
+.PHONY: install system-deps demo test bench serve clean lock
 
 install: $(STAMP)
 
-# CPU torch first (pinned, on disk here): a bare `torch` requirement would pull a CUDA build.
-$(STAMP): pyproject.toml
+# Exactly the versions CI tested: every package pinned with its hashes in requirements/lock.txt
+# (torch as the CPU build on disk here, /opt/wheels: a bare `torch` would pull a CUDA build),
+# then the project itself without resolving again. `make lock` refreshes the lock.
+LOCK := requirements/lock.txt
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check torch==2.13.0 2>&1 | grep -v "^WARNING: Location" || true
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]' 2>&1 | grep -v "^WARNING: Location" || true
+	$(PIP) --require-hashes --no-deps -r $(LOCK) 2>&1 | grep -v "^WARNING: Location" ; test $${PIPESTATUS[0]} -eq 0
+	$(PIP) --no-deps -e . 2>&1 | grep -v "^WARNING: Location" ; test $${PIPESTATUS[0]} -eq 0
+	$(BIN)/python -m pip check
 	$(BIN)/python -c "import torch, apache_beam, prefect, duckdb, jieba, sentence_transformers, sklearn"
 	touch $(STAMP)
+
+# Re-resolve pyproject.toml's ranges (and the CPU torch pin) into the hashed lock; commit it.
+lock:
+	test -x .venv-lock/bin/pip-compile || { $(PYTHON) -m venv .venv-lock && .venv-lock/bin/pip install --quiet pip-tools; }
+	.venv-lock/bin/pip-compile --quiet --upgrade --extra test --generate-hashes --allow-unsafe --strip-extras \
+		--find-links /opt/wheels --no-emit-find-links --no-emit-index-url \
+		-o $(LOCK) pyproject.toml requirements/torch-cpu.in
 
 system-deps:
 	dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1 || { apt-get update -qq && \
