@@ -13,7 +13,7 @@ the best one when it is close enough, and otherwise opens a new issue (a "first 
                 - place_diff · (-a)     if a < 0            different named places: far
                 + category_hint         if x's category is I's commonest category
                 + community_hint        if x's community is I's commonest community
-                - community_diff        if it is another and the two share no strong place
+                - community_diff        if it is another, unless both name one gazetteer place
                 - time_weight · gap / quiet_period          gap = max(0, t(x) - last_seen(I))
 
 ``v(x)`` is the item's text vector: its embedding and/or a hashed TF-IDF of its tokens, each
@@ -497,8 +497,11 @@ class IssueAssigner:
                 extra += cfg.category_hint
             if item.community is not None and issue.top_community == item.community:
                 extra += cfg.community_hint
-            elif item.community is not None and issue.top_community is not None and a < 1.0:
-                # the same words in two communities, with no place in common: two problems
+            elif (item.community is not None and issue.top_community is not None
+                  and not (a >= 1.0 and self._shares_gazetteer_place(places, issue))):
+                # the same words in two communities: two problems, unless both name a place
+                # the district's gazetteer knows (a name the patterns found in two
+                # communities, "还建房小区", is a kind of estate, not one estate)
                 extra -= cfg.community_diff
             gap = t - issue.last
             if gap > 0:
@@ -513,6 +516,10 @@ class IssueAssigner:
             issue.profile = {k: issue.place_strength[k] for k, n in issue.places.items()
                              if n >= need} if issue.n_placed else {}
         return issue.profile
+
+    def _shares_gazetteer_place(self, places: tuple[tuple[str, float, str], ...], issue: _Issue) -> bool:
+        mine = self._issue_places(issue)
+        return any(k.startswith("gaz:") and k in mine for k, _, _ in places)
 
     def _affinity(self, places: tuple[tuple[str, float, str], ...], issue: _Issue) -> float:
         if not places:

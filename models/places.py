@@ -86,7 +86,7 @@ INSTITUTION_SUFFIXES: tuple[str, ...] = (
     "社区卫生服务中心", "卫生服务中心", "卫生服务站", "农贸市场", "菜市场", "幼儿园", "小学",
     "中学", "大学", "学校", "学院", "医院", "卫生院", "诊所", "工地", "公司", "银行", "超市",
     "商场", "派出所", "酒店", "饭店", "餐馆", "网吧", "工厂", "厂", "加油站", "停车场",
-    "养老院", "敬老院", "市场", "物业", "项目部", "菜场",
+    "养老院", "敬老院", "市场", "项目部", "菜场",
 )
 LANDMARK_SUFFIXES: tuple[str, ...] = (
     "公园", "广场", "地铁站", "公交站", "车站", "步道", "码头", "体育馆", "图书馆", "大桥", "桥",
@@ -117,6 +117,15 @@ NOT_PLACES: frozenset[str] = frozenset((
     "街道", "街道办", "花园里", "后花园", "小花园", "屋顶花园", "空中花园", "厂家", "工厂里",
     "市场价", "市场化", "公司化", "桥梁", "过桥", "天桥", "人行天桥", "物业费", "物业公司",
     "开发商", "业主", "本小区", "老小区", "新小区", "该小区", "小区里", "小区内",
+    "活路", "生路", "门路", "财路", "老路", "弯路", "近路", "远路", "死路", "岔路", "车路",
+))
+# Function words that no road name ends in before its 路/街/巷 ("把路堵死了")
+_BEFORE_NO_ROAD: frozenset[str] = frozenset("把被将让给的了在往向从到过和与跟")
+# Kinds of housing, not estates: "我是还建房小区的" names no particular estate. An estate
+# whose core name is one of these is no place.
+HOUSING_KINDS: frozenset[str] = frozenset((
+    "还建", "还建房", "建房", "安置", "安置房", "商品房", "老旧", "单位", "自建房", "拆迁",
+    "回迁", "回迁房", "廉租房", "公租房", "保障房", "经适房", "农转非", "职工", "私房",
 ))
 _PHASE = re.compile(r"(?:[一二三四五六七八九十\d]+期|[A-Za-z一二三四五六七八九十\d]区)$")
 _BUILDING = re.compile(
@@ -572,6 +581,8 @@ class PlaceExtractor:
         name = text[start:end]
         if name in NOT_PLACES:
             return None
+        if kind == "road" and len(suffix) == 1 and a > 0 and text[a - 1] in _BEFORE_NO_ROAD:
+            return None  # "车把路堵死了", "被路边的车": a function word, then 路, is no road
         if chars < 2 or (kind == "road" and len(name) < 3):
             if suffix in GENERIC_OK and starts[i0] == a:
                 return Place(kind=kind, name=suffix,
@@ -589,6 +600,8 @@ class PlaceExtractor:
         entry = self.gazetteer.lookup(name)
         if kind == "estate":
             core, phase = estate_core(name)
+            if core in HOUSING_KINDS and entry is None:
+                return None
             detail = building or phase
             key = f"gaz:{entry.id}" if entry else f"estate:{core}"
         else:

@@ -65,6 +65,11 @@ def test_places_found(extractor: PlaceExtractor, text: str, expected: list) -> N
     "小区花园里有人遛狗不牵绳",             # the estate's garden, not a named place
     "我家[地址]漏水，电话[手机号]",          # placeholders are never places
     "希望解决停车难的问题",
+    "你好，我是还建房小区的，好多设施都老化了",  # a kind of housing, not an estate
+    "我们安置房小区停车难",
+    "麻烦物业管一下楼道卫生",
+    "接送娃儿的车把路堵死了",               # 把 + 路: a preposition, not a road               # the property company is no place
+    "请街道多组织技能培训，让我们找个活路",     # a way to make a living
     "",
 ])
 def test_not_places(extractor: PlaceExtractor, text: str) -> None:

@@ -982,7 +982,8 @@ def generate_district(out: Path, weeks: int, seed: int, *, start_week: str = "20
         from minsheng.demo.hot_issues import generate_hot_issues, write_exports
 
         hot = generate_hot_issues(seed, weeks, start=week_start(start_week), planted=HOT_ISSUES,
-                                  background_per_week=0, long_messages=2, district=district)
+                                  background_per_week=0, long_messages=2, district=district,
+                                  current=HOT_ISSUES // 2)
         written = write_exports(hot, out, {c.code: c.name for c in district.communities})
         counts["hot_issue_records"] = sum(written["counts"].values())
         truth.pii.update(written["pii"])

@@ -318,12 +318,14 @@ def generate_hot_issues(seed: int = 20261125, weeks: int = 8, *,
                         start: date = date(2026, 10, 5), planted: int = 10,
                         background_per_week: int = 150, quiet_days: float = 14.0,
                         long_messages: int = 4,
-                        district: object | None = None) -> HotIssueSet:
+                        district: object | None = None, current: int = 0) -> HotIssueSet:
     """Records of ``weeks`` weeks from the Monday ``start`` with ``planted`` planted issues.
 
     ``quiet_days`` only shapes the truth: two records of one problem at one place more than
     that far apart are labelled as two issues. With ``district``, its communities and the
-    places its ``district.yaml`` lists are used instead of this module's own.
+    places its ``district.yaml`` lists are used instead of this module's own. The first
+    ``current`` planted issues are still being raised in the last week (a report of that week
+    must find them); the others start and end anywhere in the span.
     """
     rng = random.Random(seed)
     if district is not None:
@@ -384,6 +386,8 @@ def generate_hot_issues(seed: int = 20261125, weeks: int = 8, *,
                                              community, category)
         first = rng.randrange(0, max(1, len(days) - 21))
         length = rng.randrange(14, 29)
+        if k < current:
+            first = max(0, len(days) - length + rng.randrange(0, 4))
         residents = [f"{label}-r{j}" for j in range(rng.randrange(5, 14))]
         peak = first + length * rng.uniform(0.3, 0.7)
         last_day = -99

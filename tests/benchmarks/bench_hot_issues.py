@@ -20,8 +20,12 @@ over the same week (a dictionary lookup per item), and exhaustive first-story de
 with the agreement of our decisions with the exhaustive ones on that sample. Targets:
 ≥ 5,000 items/s, < 4 GB.
 
+**Query** (``query``): the planners' ``hot_issues`` query on a warehouse of the same size
+(history and week), through the sandboxed snapshot connection; baseline in the same run: one
+scan of the week's items. Target: < 1 s.
+
     flock /tmp/minsheng-bench.lock .venv/bin/python tests/benchmarks/bench_hot_issues.py \
-        [quality|scale|all] [--seeds 11,12,13] [--history N] [--week N]
+        [quality|scale|query|all] [--seeds 11,12,13] [--history N] [--week N]
 """
 
 from __future__ import annotations
@@ -261,9 +265,80 @@ def scale(history: int, week: int, chunk: int = 50_000, sample: int = 2000,
     return ours_rate >= 5000 and _rss_mb() < 4096
 
 
+# -- query ------------------------------------------------------------------------------------
+
+
+def query(history: int, week: int, weeks_hist: int = 5, runs: int = 3) -> bool:
+    """The planners' ``hot_issues`` query on a warehouse of ``history + week`` items over
+    ``weeks_hist + 1`` weeks (a third of them one-off issues, the rest in recurring issues),
+    through the sandboxed snapshot connection, as ``minsheng query`` runs it. Baseline in the
+    same run: one scan of the week's items (``count(distinct feedback_id)``)."""
+    import tempfile
+
+    from warehouse.query import resolve_query, run_query
+    from warehouse.resource import Warehouse
+
+    n = history + week
+    weeks = [f"2026-W{40 + k:02d}" for k in range(weeks_hist + 1)]
+    per_week = max(1, history // weeks_hist)
+    n_issues = n // 3
+    with tempfile.TemporaryDirectory() as tmp:
+        wh = Warehouse(Path(tmp) / "w.duckdb")
+        wh.migrate()
+        t0 = time.perf_counter()
+        with wh.connect() as con:
+            con.execute("""
+                insert into demand_items (item_id, feedback_id, channel, received_at, week, community,
+                    text, tokens, category, confidence, top3, content_hash, model_version, processed_at)
+                select 'd' || i, 'f' || (i // 2), 'hotline',
+                       timestamp '2026-09-28' + to_days(w * 7) + to_seconds(i % 604800),
+                       $weeks[w + 1], 'C' || lpad((i % 3000)::varchar, 4, '0'),
+                       '某小区' || (i % 60000) || '栋电梯又坏了，希望尽快修好', '电梯 坏', 'property', 0.9,
+                       '[]', md5(i::varchar), 'bench', now()::timestamp
+                from (select i, least(i // $per_week, $last) as w from range($n) t(i))
+            """, {"weeks": weeks, "per_week": per_week, "last": weeks_hist, "n": n})
+            con.execute("""
+                insert into issue_items
+                select 'd' || i, 'I' || (hash(i) % $k), false, 0.8, 'bench' from range($n) t(i)
+            """, {"k": n_issues, "n": n})
+            con.execute("""
+                insert into issue_weeks
+                select m.issue_id, d.week, count(*), count(distinct d.feedback_id), count(distinct d.feedback_id),
+                       0, count(*) * 1.5, case when d.week >= $recent then 'steady' else 'dormant' end
+                from issue_items m join demand_items d using (item_id) group by all
+            """, {"recent": weeks[-2]})
+            con.execute("""
+                insert into issues
+                select issue_id, 'issue ' || issue_id, '某小区', [], ['C0001'], '{}', ['hotline'],
+                       timestamp '2026-09-28', timestamp '2026-11-08', sum(items), sum(messages),
+                       sum(residents), 0, max(heat), 0, 'steady', null, now()::timestamp
+                from issue_weeks group by issue_id
+            """)
+        wh.publish_snapshot()
+        build = time.perf_counter() - t0
+        sql = resolve_query("hot_issues")
+        scan = "select count(*), count(distinct feedback_id) from demand_items where week = $week"
+        times: dict[str, float] = {}
+        for name, q in (("hot_issues", sql), ("baseline scan", scan)):
+            best = math.inf
+            for _ in range(runs):
+                t = time.perf_counter()
+                result = run_query(wh, q, {"week": weeks[-1]})
+                best = min(best, time.perf_counter() - t)
+            times[name] = best
+            rows = len(result.rows)
+        print(f"query: hot_issues on {n:,} items, {n_issues:,} issues, {len(weeks)} weeks"
+              f" (built in {build:.0f} s; best of {runs}, planners' connection)")
+        print(f"  hot_issues     {times['hot_issues']:.3f} s")
+        print(f"  baseline scan  {times['baseline scan']:.3f} s  (rows {rows})")
+        print(f"  ratio          {times['hot_issues'] / times['baseline scan']:.1f}x the week's scan"
+              f"  target < 1 s: {'met' if times['hot_issues'] < 1.0 else 'NOT met'}")
+        return times["hot_issues"] < 1.0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", nargs="?", default="all", choices=["quality", "scale", "all"])
+    parser.add_argument("what", nargs="?", default="all", choices=["quality", "scale", "query", "all"])
     parser.add_argument("--seeds", default="11,12,13")
     parser.add_argument("--history", type=int, default=2_000_000)
     parser.add_argument("--week", type=int, default=450_000)
@@ -274,6 +349,8 @@ def main(argv: list[str] | None = None) -> int:
         ok &= quality([int(s) for s in args.seeds.split(",")])
     if args.what in ("scale", "all"):
         ok &= scale(args.history, args.week, weeks_hist=args.history_weeks)
+    if args.what in ("query", "all"):
+        ok &= query(args.history, args.week, weeks_hist=args.history_weeks)
     print("targets met" if ok else "targets NOT met")
     return 0 if ok else 1
 

@@ -1,41 +1,33 @@
 -- the hottest issues of one week: live, at least two messages, by heat at the week's end, with their place, trend (items per week up to the week) and two masked examples (param: week)
-with week_rows as (
-    select w.issue_id, w.heat, w.status, w.residents, w.likes
-    from issue_weeks as w
-    where w.week = $week and w.status <> 'dormant'
-),
-
-counted as (
-    select w.*, (select count(distinct d.feedback_id)
-                 from issue_membership as m join demand_items as d using (item_id)
-                 where m.issue_id = w.issue_id and d.week <= $week) as messages,
-           (select count(*)
-            from issue_membership as m join demand_items as d using (item_id)
-            where m.issue_id = w.issue_id and d.week <= $week) as items
-    from week_rows as w
-),
-
-trend as (
-    select issue_id, list(items order by week) as trend
+with upto as (
+    select issue_id, list(items order by week) as trend, sum(items) as items,
+           sum(messages) as messages
     from issue_weeks
-    where week <= $week and issue_id in (select issue_id from counted)
+    where week <= $week
+      and issue_id in (select issue_id from issue_weeks where week = $week and status <> 'dormant')
     group by issue_id
+),
+
+top as (
+    select w.issue_id, w.heat, w.status, w.residents, w.likes, u.items, u.messages, u.trend
+    from issue_weeks as w
+    join upto as u using (issue_id)
+    where w.week = $week and w.status <> 'dormant' and u.messages >= 2
+    order by w.heat desc, w.issue_id
+    limit 20
 ),
 
 examples as (
     select m.issue_id, list(d.text order by d.received_at, d.item_id)[1:2] as examples
     from issue_membership as m
     join demand_items as d using (item_id)
-    where m.issue_id in (select issue_id from counted) and d.week <= $week
+    where m.issue_id in (select issue_id from top) and d.week <= $week
     group by m.issue_id
 )
 
-select i.issue_id, i.title, i.place, c.items, c.messages, c.residents, c.likes,
-       round(c.heat, 2) as heat, t.trend, c.status, i.communities, i.categories, e.examples
-from counted as c
+select i.issue_id, i.title, i.place, t.items, t.messages, t.residents, t.likes,
+       round(t.heat, 2) as heat, t.trend, t.status, i.communities, i.categories, e.examples
+from top as t
 join issues as i using (issue_id)
-left join trend as t using (issue_id)
 left join examples as e using (issue_id)
-where c.messages >= 2
-order by c.heat desc, i.issue_id
-limit 20
+order by t.heat desc, i.issue_id
