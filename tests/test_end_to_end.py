@@ -57,9 +57,11 @@ def _one(db, sql, params=None):
 
 def test_every_record_lands_exactly_once(demo):
     counts, db = demo["manifest"]["counts"], demo["db"]
-    assert _one(db, "select count(*) from raw_hotline")[0][0] == counts["hotline"]
-    assert _one(db, "select count(*) from raw_platform")[0][0] == counts["platform"]
-    assert _one(db, "select count(*) from raw_meeting")[0][0] == counts["meeting_items"]
+    # the weekly exports and the planted hot issues' (minsheng.demo.hot_issues)
+    assert _one(db, "select count(*) from raw_hotline")[0][0] == counts["hotline"] + counts["hot_hotline"]
+    assert _one(db, "select count(*) from raw_platform")[0][0] == counts["platform"] + counts["hot_platform"]
+    assert _one(db, "select count(*) from raw_meeting")[0][0] == (
+        counts["meeting_items"] + counts["hot_meeting_items"])
     assert _one(db, "select count(*) from raw_survey")[0][0] == counts["survey_valid"]
     assert _one(db, "select count(*) from quarantine where channel = 'survey'")[0][0] == (
         counts["survey_returned"] - counts["survey_valid"])

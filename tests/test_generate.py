@@ -149,9 +149,13 @@ def test_manifest(small):
     data = json.loads(manifest.to_json())
     assert data["counts"] == manifest.counts
     assert set(manifest.counts) == {"hotline", "platform", "meeting_files", "meeting_items",
-                                    "survey_returned", "survey_valid", "hot_issue_records"}
+                                    "survey_returned", "survey_valid", "hot_hotline",
+                                    "hot_platform", "hot_meeting_items"}
     planted = json.loads((out / "truth" / "hot_issues.json").read_text(encoding="utf-8"))
-    assert planted and manifest.counts["hot_issue_records"] >= len(planted)
+    hot = sum(manifest.counts[k] for k in ("hot_hotline", "hot_platform", "hot_meeting_items"))
+    assert planted and hot >= len(planted)
+    assert sum(1 for p in out.glob("hotline/hot_orders_*.csv")
+               for _ in p.read_text(encoding="utf-8-sig").splitlines()[1:]) == manifest.counts["hot_hotline"]
     truth = json.loads((out / "truth" / "manifest.json").read_text(encoding="utf-8"))
     assert truth["counts"] == manifest.counts and truth["weeks"] == manifest.weeks
     assert truth["pii"] == sorted(set(truth["pii"])) and truth["addresses"]

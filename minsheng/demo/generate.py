@@ -985,7 +985,10 @@ def generate_district(out: Path, weeks: int, seed: int, *, start_week: str = "20
                                   background_per_week=0, long_messages=2, district=district,
                                   current=HOT_ISSUES // 2)
         written = write_exports(hot, out, {c.code: c.name for c in district.communities})
-        counts["hot_issue_records"] = sum(written["counts"].values())
+        hot_counts = written["counts"]
+        for key, channel in (("hot_hotline", "hotline"), ("hot_platform", "platform"),
+                             ("hot_meeting_items", "meeting_items")):
+            counts[key] = hot_counts.get(channel, 0)
         truth.pii.update(written["pii"])
         (out / "truth" / "hot_issues.json").write_text(
             json.dumps(written["planted"], ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")

@@ -583,6 +583,7 @@ def write_exports(data: HotIssueSet, out: object, names: dict[str, str]) -> dict
                 path = root / "meetings" / f"{r.received_at:%Y-%m-%d}_{r.community}_hot_{r.feedback_id}.md"
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+                counts["meeting_items"] += len(points)
         counts[channel] += len(records)
         for r in records:
             pii.update(_PHONE.findall(r.text))
