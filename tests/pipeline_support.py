@@ -43,13 +43,13 @@ def trained_models(base: Path, settings: Settings) -> Path:
 
 def generated_inputs(base: Path, settings: Settings, scale: float = 0.04) -> Path:
     """One small generated week (about 25 hotline orders, 12 platform messages, a few
-    meeting notes), generated once per session."""
+    meeting notes; no planted hot issues: one file per channel), generated once per session."""
     out = base / f"inputs-{scale}"
     if not out.exists():
         from minsheng.demo.generate import generate_district
 
         generate_district(out, 1, 11, district=settings.district, taxonomy=settings.taxonomy,
-                          scale=scale)
+                          scale=scale, hot_issues=0)
     return out
 
 

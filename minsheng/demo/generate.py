@@ -943,10 +943,11 @@ def _prepare(out: Path) -> None:
 
 def generate_district(out: Path, weeks: int, seed: int, *, start_week: str = "2026-W40",
                       district: District, taxonomy: Taxonomy,
-                      scale: float = 1.0) -> GenerationManifest:
+                      scale: float = 1.0, hot_issues: int = HOT_ISSUES) -> GenerationManifest:
     """Write a demo district under ``out``: ``weeks`` ISO weeks from ``start_week`` of hotline
     work orders, platform messages and meeting notes (volumes times ``scale``), one survey
-    export, ``supply.yaml`` and ``truth/``. The same arguments give byte-identical files.
+    export, ``supply.yaml`` and ``truth/``, and, where the district lists places, ``hot_issues``
+    planted hot issues in files of their own. The same arguments give byte-identical files.
 
     The last week carries the planted spike (C03, elderly_care, 3x)."""
     if weeks < 1:
@@ -976,14 +977,15 @@ def generate_district(out: Path, weeks: int, seed: int, *, start_week: str = "20
         counts["meeting_items"] += items
     counts["survey_returned"], counts["survey_valid"] = _write_survey(
         out, week_list, seed, district, taxonomy, book, truth)
-    if any(c.places for c in district.communities):
+    counts.update(hot_hotline=0, hot_platform=0, hot_meeting_items=0)
+    if hot_issues and any(c.places for c in district.communities):
         # concrete problems raised again and again at the district's named places: what the
         # report's hot issues must find (their truth in truth/hot_issues.json)
         from minsheng.demo.hot_issues import generate_hot_issues, write_exports
 
-        hot = generate_hot_issues(seed, weeks, start=week_start(start_week), planted=HOT_ISSUES,
+        hot = generate_hot_issues(seed, weeks, start=week_start(start_week), planted=hot_issues,
                                   background_per_week=0, long_messages=2, district=district,
-                                  current=HOT_ISSUES // 2)
+                                  current=hot_issues // 2)
         written = write_exports(hot, out, {c.code: c.name for c in district.communities})
         hot_counts = written["counts"]
         for key, channel in (("hot_hotline", "hotline"), ("hot_platform", "platform"),
