@@ -182,3 +182,26 @@ def test_pseudonym_key_file_is_made_once_and_private(tmp_path):
     assert key == load_pseudonym_key(None, path) and len(key) == 64
     assert path.stat().st_mode & 0o077 == 0
     assert load_pseudonym_key("from-env", path) == b"from-env"
+
+
+def test_the_check_scans_every_text_and_list_column():
+    import duckdb
+
+    from warehouse.pii_scan import unmasked_personal_data_sql
+
+    con = duckdb.connect()
+    con.execute("create table raw_meeting (group_name varchar, n int)")
+    con.execute("create table demand_items (tokens varchar[], content_hash varchar)")
+    con.execute("create table later_table (note varchar)")
+    con.execute("create view v as select '13907770099' as s")  # views read tables: not scanned twice
+    con.execute("insert into raw_meeting values ('互助会：李先生 13907770099 互助会', 1), ('互助会', 2)")
+    con.execute("insert into demand_items values (['电梯', '13907771234'], '1390777123456789abcdef'), "
+                "(['[手机号]'], 'a13907771234b')")
+    con.execute("insert into later_table values ('渝B7X9Z2'), ('１３９０７７７１２３４'), ('zhang＠qq.com'), "
+                "('身份证110105491231002'), ('2026-11-03 工单GD20261103000123')")
+    rows = con.execute(unmasked_personal_data_sql(con)).fetchall()
+    assert sorted(rows) == sorted([
+        ("raw_meeting", "group_name", "mobile"), ("demand_items", "tokens", "mobile"),
+        ("later_table", "note", "plate"), ("later_table", "note", "fullwidth_number"),
+        ("later_table", "note", "email"), ("later_table", "note", "id_number"),
+    ])
