@@ -75,15 +75,22 @@ def _norm_char(ch: str) -> str:
     return " " if out.isspace() else "".join(c for c in out if c not in _ZERO_WIDTH)
 
 
+# characters that stay as they are: printable ASCII, the space, han, and the CJK punctuation
+# that no pattern looks at (NFKC would turn ， into , for nothing)
+_KEPT = "\u3001\u3002\uff0c\uff01\uff1f\uff08\uff09\uff1a\uff1b\u201c\u201d\u2018\u2019\u3010\u3011\u300a\u300b\u2026\u300c\u300d"
+_PLAIN = re.compile(f"[ -~\u4e00-\u9fff{_KEPT}]*")
+_KEPT_SET = frozenset(_KEPT)
+
+
 def normalise(text: str) -> tuple[str, list[int] | None]:
     """The view of ``text`` that masking searches, and for each of its characters the
     position of the character of ``text`` it comes from (None: the same text)."""
-    if text.isascii() and not _ASCII_SPACE.search(text):
+    if _PLAIN.fullmatch(text):
         return text, None
     out: list[str] = []
     origin: list[int] = []
     for i, ch in enumerate(text):
-        n = ch if ("!" <= ch <= "~" or "\u4e00" <= ch <= "\u9fff") else _norm_char(ch)
+        n = ch if ("!" <= ch <= "~" or "\u4e00" <= ch <= "\u9fff" or ch in _KEPT_SET) else _norm_char(ch)
         out.append(n)
         origin += [i] * len(n)
     view = "".join(out)
@@ -300,6 +307,8 @@ def _digit_spans(view: str) -> list[_Span]:
 
 def _cn_spans(view: str) -> list[_Span]:
     """Phone and ID numbers read out in Chinese numerals (一三九…, 幺三九…)."""
+    if not _CN_HINT.search(view):
+        return []
     out: list[_Span] = []
     for m in _CN_RUN.finditer(view):
         raw = m.group(0)
@@ -313,6 +322,8 @@ def _cn_spans(view: str) -> list[_Span]:
 
 
 def _dotted_spans(view: str) -> list[_Span]:
+    if "." not in view:
+        return []
     out: list[_Span] = []
     for m in _DOTTED.finditer(view):
         digits = m.group(0).replace(".", "")
@@ -322,7 +333,16 @@ def _dotted_spans(view: str) -> list[_Span]:
     return out
 
 
+_ID_CUES = ("qq", "扣扣", "微信", "weixin", "vx", "wx", "v信")
+_TITLES = ("先生", "女士", "小姐", "师傅")
+_CN_HINT = re.compile(r"[零〇一二三四五六七八九幺][ -]?[零〇一二三四五六七八九幺0-9]")
+_LETTER = re.compile(r"[A-Za-z_]1")
+
+
 def _id_spans(view: str) -> list[_Span]:
+    low = view.lower()
+    if not any(c in low for c in _ID_CUES):
+        return []
     out: list[_Span] = []
     for pattern, kind in ((_QQ, "qq"), (_WECHAT, "wechat")):
         for m in pattern.finditer(view):
@@ -336,12 +356,12 @@ _FINDERS = (
     lambda v: [(*m.span(), "email") for m in _EMAIL.finditer(v)] if "@" in v else [],
     _id_spans,
     lambda v: [(*m.span(), "plate") for m in _PLATE.finditer(v)],
-    lambda v: [(*m.span(), "name") for m in _TITLED_NAME.finditer(v)],
+    lambda v: [(*m.span(), "name") for m in _TITLED_NAME.finditer(v)] if any(t in v for t in _TITLES) else [],
     lambda v: _address_spans(v) if ("号" in v or "单元" in v or "栋" in v or "幢" in v or "座" in v
                                     or "室" in v) else [],
     _cn_spans,
     _dotted_spans,
-    lambda v: [(*m.span(), "mobile") for m in _LETTERED_MOBILE.finditer(v)],
+    lambda v: [(*m.span(), "mobile") for m in _LETTERED_MOBILE.finditer(v)] if _LETTER.search(v) else [],
     lambda v: _digit_spans(v) if _ANY_DIGIT.search(v) else [],
 )
 
@@ -384,6 +404,8 @@ def mask(text: str) -> MaskResult:
             done = b
         out.append(text[done:])
         text = "".join(out)
+        if not _CN_HINT.search(text):
+            break  # (only numerals beside digits combine anew; each pass masks more digits)
     return MaskResult(text, found)
 
 
