@@ -174,6 +174,7 @@ PLACEHOLDERS = {
     "qq": "[QQ号]",
     "wechat": "[微信号]",
 }
+_REPASS_LIMIT = 20_000
 _SENTINEL = "\ue000"  # stands for a masked span in the view: no letter, digit or han
 
 
@@ -389,9 +390,11 @@ def mask(text: str) -> MaskResult:
     """Replace personal data in ``text`` with placeholders; idempotent. Everything else stays
     as written."""
     found: Counter[str] = Counter()
-    # a placeholder can split a run that was no number as a whole into one that is one (a
-    # mobile beside a number read out in numerals): masked again until nothing changes
-    for _ in range(8):
+    # a placeholder can cut a run that was no number as a whole into one that is one (a
+    # mobile beside a number read out in numerals, an id after 微信 that ran into a phone
+    # number): masked again until nothing changes; each pass masks more. (Texts over
+    # _REPASS_LIMIT characters, which ingestion quarantines anyway, get one pass.)
+    for _ in range(6):
         spans = pii_spans(text)
         if not spans:
             break
@@ -404,8 +407,8 @@ def mask(text: str) -> MaskResult:
             done = b
         out.append(text[done:])
         text = "".join(out)
-        if not _CN_HINT.search(text):
-            break  # (only numerals beside digits combine anew; each pass masks more digits)
+        if len(text) > _REPASS_LIMIT:
+            break
     return MaskResult(text, found)
 
 
