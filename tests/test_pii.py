@@ -205,3 +205,27 @@ def test_the_check_scans_every_text_and_list_column():
         ("later_table", "note", "plate"), ("later_table", "note", "fullwidth_number"),
         ("later_table", "note", "email"), ("later_table", "note", "id_number"),
     ])
+
+
+def test_free_text_fields_are_masked_and_user_names_keyed(settings, tmp_path):
+    import json
+
+    from minsheng.channels import CHANNELS, read_file
+    from minsheng.pii import user_pseudonym
+
+    assert {c: CHANNELS[c].free_text for c in ("meeting", "survey", "platform")} == {
+        "meeting": ("group_name",), "survey": ("respondent_type",), "platform": ("title",)}
+    community = next(iter(settings.district.community_by_name().values()))
+    path = tmp_path / "p.jsonl"
+    rows = [{"msg_id": "m1", "posted_at": "2026-10-01T08:00:00+08:00", "community": community,
+             "user": "13907778888", "title": "李先生 13907770111 求助", "content": "电梯坏了"},
+            {"msg_id": "m2", "posted_at": "2026-10-01T08:00:00+08:00", "community": "没有",
+             "user": "x", "title": "王女士 １３９０７７７１２３４", "content": "电梯\n坏了，微信 zhang_san88"}]
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    batch = read_file("platform", path, settings.mapping("platform"), settings.district, pseudonym_key=b"k")
+    rec = batch.records.to_pylist()[0]
+    assert rec["title"] == "[姓名] [手机号] 求助"
+    assert rec["user_hash"] == user_pseudonym("13907778888", b"k")
+    assert "13907770111" not in rec["extra_json"] and "李先生" not in rec["extra_json"]
+    payload = batch.rejected.to_pylist()[0]["payload"]
+    assert "王女士" not in payload and "１３９０" not in payload and "zhang_san88" not in payload
