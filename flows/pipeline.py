@@ -178,8 +178,11 @@ def stream_flow(
     except ModelMissing as exc:
         return finish({}, [str(exc)])
 
+    key = s.pseudonym_key()
+
     def read(channel: str, path: Path) -> ChannelBatch:
-        return read_file(channel, path, s.mapping(channel), s.district, limits=s.ingest.limits())
+        return read_file(channel, path, s.mapping(channel), s.district, limits=s.ingest.limits(),
+                         pseudonym_key=key)
 
     def load(part: Part) -> dict[str, int]:
         return load_part_task(ctx, part)
@@ -192,7 +195,7 @@ def stream_flow(
     # a cluster runs the unbounded pipeline; this process ingests and loads its panes
     staged = s.staging_dir / "unbounded"
     job = start_unbounded(_beam_run(ctx, argv), str(folder), str(staged), spec, s.channels, s.district,
-                          poll_seconds=poll)
+                          poll_seconds=poll, pseudonym_key=key)
     log.info("%s job submitted; loading its panes from %s", runner, staged)
     try:
         return run_stream(StagedPanes(wh, Inbox(folder, s.streaming.settle_seconds), staged, read),

@@ -57,7 +57,8 @@ def ingest_file_task(ctx: RunContext, channel: str, path: str) -> dict[str, Any]
     from prefect.runtime import flow_run
 
     s = ctx.settings
-    batch = read_file(channel, Path(path), s.mapping(channel), s.district, limits=s.ingest.limits())
+    batch = read_file(channel, Path(path), s.mapping(channel), s.district, limits=s.ingest.limits(),
+                      pseudonym_key=s.pseudonym_key())
     with ctx.warehouse.connect() as con:
         counts: dict[str, Any] = load_batch(con, batch, ctx.warehouse.contacts,
                                             run_id=f"flow-run:{flow_run.id}").as_dict()

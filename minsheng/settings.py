@@ -133,6 +133,10 @@ class PrivacySettings(BaseModel):
     contacts_db: Path | None = None       # default: <db folder>/private/<db name>.pii.duckdb
     contacts_key: SecretStr | None = None
     contacts_key_file: Path | None = None
+    #: the secret of user pseudonyms (HMAC-SHA256): MINSHENG_PRIVACY__PSEUDONYM_KEY, else the
+    #: key file, generated on first use (default: <db folder>/private/pseudonym.key, mode 0600)
+    pseudonym_key: SecretStr | None = None
+    pseudonym_key_file: Path | None = None
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -195,6 +199,14 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # init (explicit arguments) > MINSHENG_* env vars > yaml files
         return (init_settings, env_settings, _YamlSource(settings_cls))
+
+    def pseudonym_key(self) -> bytes:
+        """The key of user pseudonyms (``minsheng.pii.user_pseudonym``); made on first use."""
+        from minsheng.pii import load_pseudonym_key
+
+        p = self.privacy
+        secret = p.pseudonym_key.get_secret_value() if p.pseudonym_key is not None else None
+        return load_pseudonym_key(secret, p.pseudonym_key_file or Path(self.db).parent / "private" / "pseudonym.key")
 
     def config_file(self, name: str) -> Path:
         """``name`` in the district's config folder, or the packaged default if it has none."""

@@ -142,8 +142,10 @@ class _ReadChannelFile(beam.DoFn):
     fields never leave the worker). Rejected rows are the loader's: its ingestion of the
     same file quarantines them."""
 
-    def __init__(self, inbox: str, channels: dict[str, ChannelMapping], district: District) -> None:
+    def __init__(self, inbox: str, channels: dict[str, ChannelMapping], district: District,
+                 pseudonym_key: bytes | None = None) -> None:
         self.inbox, self.channels, self.district = inbox.rstrip("/"), channels, district
+        self.pseudonym_key = pseudonym_key
         self.read = Metrics.counter(NAMESPACE, "inbox_records")
 
     def process(self, f: fileio.ReadableFile) -> Iterator[dict[str, Any]]:
@@ -155,7 +157,8 @@ class _ReadChannelFile(beam.DoFn):
             path = Path(tmp) / PurePosixPath(rel).name
             path.write_bytes(f.read())
             try:
-                rows = read_file(channel, path, self.channels[channel], self.district).feedback_rows()
+                rows = read_file(channel, path, self.channels[channel], self.district,
+                                 pseudonym_key=self.pseudonym_key).feedback_rows()
             except UnreadableInput:
                 return
         for row in rows:
@@ -196,13 +199,14 @@ def _write_panes(pcoll: beam.PCollection, staging: str, kind: str, schema: pa.Sc
 
 
 def build_unbounded(files: beam.PCollection, inbox: str, staging: str, spec: ModelSpec,
-                    channels: dict[str, ChannelMapping], district: District, batch_size: int = 256) -> None:
+                    channels: dict[str, ChannelMapping], district: District, batch_size: int = 256,
+                    pseudonym_key: bytes | None = None) -> None:
     """Wire the unbounded pipeline over matched inbox files (``fileio.ReadableFile``): read
     with the channels' adapters, forget records seen before, then the same text stage and
     counts as a bounded part, written as Parquet panes into ``staging`` for the loader."""
     rows = (
         files
-        | "ReadChannelFiles" >> beam.ParDo(_ReadChannelFile(inbox, channels, district))
+        | "ReadChannelFiles" >> beam.ParDo(_ReadChannelFile(inbox, channels, district, pseudonym_key))
         | "KeyByVersion" >> beam.Map(lambda r: ((r["feedback_id"], r["content_hash"]), r))
         | "Deduplicate" >> DeduplicatePerKey(
             event_time_duration=Duration(seconds=REMEMBER_RECORDS.total_seconds()))
@@ -266,12 +270,12 @@ class StagedPanes:
 
 def start_unbounded(run: BeamRun, inbox: str, staging_dir: str, spec: ModelSpec,
                     channels: dict[str, ChannelMapping], district: District, *,
-                    poll_seconds: float = 2.0) -> PipelineResult:
+                    poll_seconds: float = 2.0, pseudonym_key: bytes | None = None) -> PipelineResult:
     """Submit the unbounded pipeline to the runner ``run`` names; it keeps running there until
     cancelled. The inbox, the staging folder and the model files must be reachable at these
     paths from the workers and (inbox, staging) from this process, whose loader merges the
     panes (:class:`StagedPanes`)."""
     p = beam.Pipeline(options=run.options("--streaming"))
     build_unbounded(match_inbox(p, inbox, poll_seconds), inbox, staging_dir, spec, channels, district,
-                    run.batch_size)
+                    run.batch_size, pseudonym_key)
     return p.run()

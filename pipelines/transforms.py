@@ -24,7 +24,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.utils.shared import Shared
 
 from minsheng.domain import UNKNOWN_COMMUNITY
-from minsheng.pii import mask
+from minsheng.pii import mask, mask_value
 from models.spec import ModelSpec
 from models.splitting import split_demands
 
@@ -55,7 +55,8 @@ def dead_letter(stage: str, element: Any, reason: str, message: str) -> dict[str
         "channel": str(payload.get("channel", "pipeline")),
         "reason": reason,
         "message": message[:500],
-        "payload": mask(json.dumps(payload, ensure_ascii=False, default=str)[:2000]).text,
+        "payload": json.dumps(mask_value(payload), ensure_ascii=False,
+                              default=lambda v: mask(str(v)).text)[:2000],
     }
 
 

@@ -98,3 +98,134 @@ def test_a_long_run_of_digit_groups_takes_linear_time():
     t0 = time.perf_counter()
     out = mask(text).text
     assert out.endswith(" 1 [手机号]") and time.perf_counter() - t0 < 5
+
+
+# --- the kinds added with normalisation (issue 11): what must go, and what must stay --------
+
+TRUE_POSITIVES = [
+    ("互助会：李先生 13907770099 互助会", "互助会：[姓名] [手机号] 互助会"),
+    ("其他〖李先生 13907770123〗", "其他〖[姓名] [手机号]〗"),
+    ("电话１３９０７７７１２３４，谢谢", "电话[手机号]，谢谢"),
+    ("电话139\u30000777\u00a01234", "电话[手机号]"),
+    ("电话139\u20090777\u200b1234", "电话[手机号]"),
+    ("电话139－0777－1234", "电话[手机号]"),
+    ("电话139.0777.4567", "电话[手机号]"),
+    ("电话139\n0777 1234", "电话[手机号]"),
+    ("电话139-\n0777-1234", "电话[手机号]"),
+    ("电话一三九零七七七一二三四", "电话[手机号]"),
+    ("电话幺三九 零七七七 一二三四", "电话[手机号]"),
+    ("tel13907776789", "tel[手机号]"),
+    ("老身份证110105491231002", "老身份证[身份证号]"),
+    ("身份证11010519491231002X", "身份证[身份证号]"),
+    ("身份证１１０１０５１９４９１２３１００２Ｘ", "身份证[身份证号]"),
+    ("QQ 12345678 找我", "QQ [QQ号] 找我"),
+    ("加我qq号是987654321", "加我qq号是[QQ号]"),
+    ("微信：zhang_san88", "微信：[微信号]"),
+    ("vx13907771234", "vx[微信号]"),
+    ("wx_abc12345 加我", "[微信号] 加我"),
+    ("车牌渝B7X9Z2被刮了", "车牌[车牌]被刮了"),
+    ("京A12345占了车位", "[车牌]占了车位"),
+    ("渝B·D12345充电", "[车牌]充电"),
+    ("王女士和张师傅、欧阳小姐", "[姓名]和[姓名]、[姓名]"),
+    ("幸福小区3栋2单元501漏水", "幸福小区[地址]漏水"),
+    ("5号楼1单元302室", "[地址]"),
+    ("7栋301室", "[地址]"),
+    ("住7号楼502", "住[地址]"),
+    ("邮箱zhang＠qq.com", "邮箱[邮箱]"),
+    ("卡号6222021234567890128", "卡号[银行卡号]"),
+    ("卡号６２２２ ０２１２ ３４５６ ７８９０ １２８", "卡号[银行卡号]"),
+]
+
+LOOK_ALIKES = [
+    "我2026-10-01去办的", "2026年11月3日上午", "2026.11.03那天", "20261103提交的", "10:30:00见",
+    "2026-11-03 10:30来电", "花了23456789元", "¥2345678", "工单GD20261103000123", "工单号20261103000123",
+    "3栋有20户", "1998-2005年", "第三季度增长12.5%", "这位先生", "找个师傅", "老先生", "图书室",
+    "电子阅览室", "微信群里说的", "QQ群", "版本1.2.3", "IP 192.168.100.100", "一二三", "三号楼",
+]
+
+
+@pytest.mark.parametrize("text, masked", TRUE_POSITIVES)
+def test_personal_data_in_any_form_is_masked(text, masked):
+    r = mask(text)
+    assert r.text == masked
+    assert mask(r.text).text == r.text
+
+
+@pytest.mark.parametrize("text", LOOK_ALIKES)
+def test_look_alikes_stay(text):
+    assert mask(text).text == text
+
+
+def test_only_the_personal_data_changes():
+    text = "（３栋）电话１３９０７７７１２３４，ＡＢＣ"
+    assert mask(text).text == "（３栋）电话[手机号]，ＡＢＣ"
+
+
+def test_pseudonyms_are_keyed():
+    import hashlib
+
+    from minsheng.pii import user_pseudonym
+
+    phone = "13907771234"
+    a, b = user_pseudonym(phone, b"k1"), user_pseudonym(phone, b"k2")
+    assert a != b and a == user_pseudonym(phone, b"k1")
+    assert a != hashlib.sha256(phone.encode()).hexdigest()[:16]
+    with pytest.raises(ValueError):
+        user_pseudonym(phone, b"")
+
+
+def test_pseudonym_key_file_is_made_once_and_private(tmp_path):
+    from minsheng.pii import load_pseudonym_key
+
+    path = tmp_path / "private" / "pseudonym.key"
+    key = load_pseudonym_key(None, path)
+    assert key == load_pseudonym_key(None, path) and len(key) == 64
+    assert path.stat().st_mode & 0o077 == 0
+    assert load_pseudonym_key("from-env", path) == b"from-env"
+
+
+def test_the_check_scans_every_text_and_list_column():
+    import duckdb
+
+    from warehouse.pii_scan import unmasked_personal_data_sql
+
+    con = duckdb.connect()
+    con.execute("create table raw_meeting (group_name varchar, n int)")
+    con.execute("create table demand_items (tokens varchar[], content_hash varchar)")
+    con.execute("create table later_table (note varchar)")
+    con.execute("create view v as select '13907770099' as s")  # views read tables: not scanned twice
+    con.execute("insert into raw_meeting values ('互助会：李先生 13907770099 互助会', 1), ('互助会', 2)")
+    con.execute("insert into demand_items values (['电梯', '13907771234'], '1390777123456789abcdef'), "
+                "(['[手机号]'], 'a13907771234b')")
+    con.execute("insert into later_table values ('渝B7X9Z2'), ('１３９０７７７１２３４'), ('zhang＠qq.com'), "
+                "('身份证110105491231002'), ('2026-11-03 工单GD20261103000123')")
+    rows = con.execute(unmasked_personal_data_sql(con)).fetchall()
+    assert sorted(rows) == sorted([
+        ("raw_meeting", "group_name", "mobile"), ("demand_items", "tokens", "mobile"),
+        ("later_table", "note", "plate"), ("later_table", "note", "fullwidth_number"),
+        ("later_table", "note", "email"), ("later_table", "note", "id_number"),
+    ])
+
+
+def test_free_text_fields_are_masked_and_user_names_keyed(settings, tmp_path):
+    import json
+
+    from minsheng.channels import CHANNELS, read_file
+    from minsheng.pii import user_pseudonym
+
+    assert {c: CHANNELS[c].free_text for c in ("meeting", "survey", "platform")} == {
+        "meeting": ("group_name",), "survey": ("respondent_type",), "platform": ("title",)}
+    community = next(iter(settings.district.community_by_name().values()))
+    path = tmp_path / "p.jsonl"
+    rows = [{"msg_id": "m1", "posted_at": "2026-10-01T08:00:00+08:00", "community": community,
+             "user": "13907778888", "title": "李先生 13907770111 求助", "content": "电梯坏了"},
+            {"msg_id": "m2", "posted_at": "2026-10-01T08:00:00+08:00", "community": "没有",
+             "user": "x", "title": "王女士 １３９０７７７１２３４", "content": "电梯\n坏了，微信 zhang_san88"}]
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    batch = read_file("platform", path, settings.mapping("platform"), settings.district, pseudonym_key=b"k")
+    rec = batch.records.to_pylist()[0]
+    assert rec["title"] == "[姓名] [手机号] 求助"
+    assert rec["user_hash"] == user_pseudonym("13907778888", b"k")
+    assert "13907770111" not in rec["extra_json"] and "李先生" not in rec["extra_json"]
+    payload = batch.rejected.to_pylist()[0]["payload"]
+    assert "王女士" not in payload and "１３９０" not in payload and "zhang_san88" not in payload

@@ -52,6 +52,7 @@ def pieces(draw: st.DrawFn) -> str:
         "han", "mobile", "mobile_spaced", "plus86", "landline", "local", "id", "bad_id", "card",
         "bad_card", "email", "house", "house_unit", "unit", "digits", "digit_groups", "letters",
         "fullwidth", "punct", "newline", "road_only", "two_houses", "adjacent", "adjacent",
+        "name", "plate", "date", "wide_space", "cn_phone", "qq", "room", "amount", "id15",
     ]))
     if kind == "adjacent":  # numbers one space or hyphen apart: one digit run for pii._DIGITS
         return rng.choice([" ", "-"]).join(
@@ -91,6 +92,15 @@ def _number(rng: random.Random, kind: str) -> str:
         "newline": "\n",
         "road_only": road,
         "two_houses": house + rng.choice(["", "，", "和"]) + house,
+        "name": rng.choice(["李", "王", "欧阳", "老", "这位"]) + rng.choice(["先生", "女士", "小姐", "师傅"]),
+        "plate": rng.choice(["渝", "京"]) + rng.choice(["B", "A"]) + rng.choice(["", "·"]) + f"{rng.randint(10000, 999999)}",
+        "date": f"2026{rng.choice(['-', '.', ''])}{rng.randint(1, 12):02d}{rng.choice(['-', '.', ''])}{rng.randint(1, 28):02d}",
+        "wide_space": rng.choice(["\u3000", "\u00a0", "\u2009", "\u200b"]),
+        "cn_phone": "".join("零一二三四五六七八九幺"[int(d)] if rng.random() < 0.8 else d for d in mobile),
+        "qq": rng.choice(["QQ", "qq", "微信", "wx"]) + rng.choice(["", "：", " "]) + str(rng.randint(10000, 10**10)),
+        "room": f"{rng.randint(1, 30)}{rng.choice(['栋', '号楼'])}{rng.randint(101, 3000)}{rng.choice(['', '室'])}",
+        "amount": f"{rng.randint(2000000, 89999999)}{rng.choice(['元', '块', ''])}",
+        "id15": f"{rng.randint(110000, 659999)}{rng.randint(30, 99)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 999):03d}",
     }[kind]
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 
 from warehouse.contacts import ContactsStore
+from warehouse.pii_scan import unmasked_personal_data_sql
 from warehouse.planner import PlannerConnection, QueryError
 from warehouse.readers import ReadSource
 from warehouse.resource import Warehouse
@@ -69,6 +70,9 @@ def run_checks(con: duckdb.DuckDBPyConnection, contacts: ContactsStore | None = 
         p.stem: con.execute(f"select count(*) from ({p.read_text(encoding='utf-8')})").fetchall()[0][0]
         for p in sql_files("checks")
     }
+    # every text column of every table: built from information_schema (warehouse/pii_scan.py)
+    results["unmasked_personal_data"] = con.execute(
+        f"select count(*) from ({unmasked_personal_data_sql(con)})").fetchall()[0][0]
     if contacts is not None:
         results |= contacts.checks()
     return results

@@ -69,7 +69,10 @@ def channel_of(rel: str) -> str | None:
 
 
 def read_file(name: str, path: Path, mapping: ChannelMapping, district: District, *,
-              clock: Clock | None = None, limits: IngestLimits | None = None) -> ChannelBatch:
+              clock: Clock | None = None, limits: IngestLimits | None = None,
+              pseudonym_key: bytes | None = None) -> ChannelBatch:
     """Read and validate one input file of a channel into a batch of records and rejections.
-    Raises :class:`UnreadableInput` only when the file as a whole cannot be read."""
-    return get(name).read(path, ReadContext(name, path, mapping, district, clock, limits))
+    Raises :class:`UnreadableInput` only when the file as a whole cannot be read.
+    ``pseudonym_key`` (``Settings.pseudonym_key()``) keys residents' pseudonyms; without it
+    they hold for this process only."""
+    return get(name).read(path, ReadContext(name, path, mapping, district, clock, limits, pseudonym_key))

@@ -8,6 +8,7 @@ a :class:`Rejected` with its position and a reason code, and the good rows go on
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Iterable
@@ -19,7 +20,7 @@ import pyarrow as pa
 
 from minsheng.clock import Clock, SystemClock
 from minsheng.domain import ChannelMapping, District, iso_week
-from minsheng.pii import mask_text
+from minsheng.pii import ephemeral_key, mask_text, mask_value, user_pseudonym
 from minsheng.textcheck import looks_mojibake
 
 
@@ -168,7 +169,9 @@ class Channel:
     out); ``read`` turns one file into a :class:`ChannelBatch`; the records land in
     ``raw_table`` (created by the channel's migration) keyed by ``key_column``, with the
     common columns, ``text_column`` for the text and ``columns`` for its own; ``contacts``
-    name the personal fields that go to the ``pii`` store only. A row whose text is empty is
+    name the personal fields that go to the ``pii`` store only; ``free_text`` names the own
+    columns a resident writes freely (a meeting's group line, a survey answer, a title),
+    masked as the text is, here, for every reader. A row whose text is empty is
     still stored when ``text_optional`` (a survey without an open answer feeds the
     satisfaction table) but is no feedback.
     """
@@ -182,6 +185,8 @@ class Channel:
     text_column: str = "text"
     text_optional: bool = False
     contacts: tuple[str, ...] = ()
+    #: own columns that can carry free text (masked in :meth:`batch` as the text is)
+    free_text: tuple[str, ...] = ()
     #: the raw column that tells one resident from another (a pseudonym), if the channel has one
     resident_column: str | None = None
     #: the raw column of a message's likes (点赞数), if the channel has one
@@ -199,7 +204,13 @@ class Channel:
         records: list[FeedbackRecord] = []
         rejected: list[Rejected] = []
         for item in items:
-            (rejected if isinstance(item, Rejected) else records).append(item)  # type: ignore[arg-type]
+            if isinstance(item, Rejected):
+                rejected.append(item)
+                continue
+            if self.free_text and any(item.extra.get(c) for c in self.free_text):
+                item = dataclasses.replace(item, extra={
+                    k: mask_value(v) if k in self.free_text else v for k, v in item.extra.items()})
+            records.append(item)
         rows = []
         for n, r in enumerate(records):
             row = {"key": r.key, "received_at": r.received_at, "community": r.community,
@@ -227,7 +238,8 @@ class ReadContext:
     communities, the clock and the plausibility limits; and the checks every channel shares."""
 
     def __init__(self, channel: str, path: Path, mapping: ChannelMapping, district: District,
-                 clock: Clock | None = None, limits: IngestLimits | None = None):
+                 clock: Clock | None = None, limits: IngestLimits | None = None,
+                 pseudonym_key: bytes | None = None):
         self.channel = channel
         self.path = path
         self.file = path.name
@@ -237,10 +249,19 @@ class ReadContext:
         self.clock = clock or SystemClock()
         self.limits = limits or IngestLimits()
         self.latest = self.clock.now() + self.limits.future_tolerance
+        # (without settings, e.g. a test reading one file: a key of this process only)
+        self.pseudonym_key = pseudonym_key or ephemeral_key()
+
+    def pseudonym(self, value: str) -> str:
+        """A resident's name or account id as a keyed pseudonym (``minsheng.pii.user_pseudonym``)."""
+        return user_pseudonym(value, self.pseudonym_key)
 
     def reject(self, pos: str, reason: str, message: str, raw: object) -> Rejected:
-        text = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False, default=str)
-        return Rejected(self.channel, self.file, pos, reason, mask_text(message), mask_text(text)[:65536])
+        # a structure is masked value by value (keys too) before it is written as JSON: JSON
+        # would write a line break inside a number as \\n, which no longer reads as a space
+        text = mask_text(raw) if isinstance(raw, str) else json.dumps(
+            mask_value(raw), ensure_ascii=False, default=lambda v: mask_text(str(v)))
+        return Rejected(self.channel, self.file, pos, reason, mask_text(message), text[:65536])
 
     def community(self, value: object) -> str | None:
         return self.communities.get(str(value or "").strip())

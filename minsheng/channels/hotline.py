@@ -27,7 +27,7 @@ from minsheng.channels.sql import channel_sql
 from minsheng.channels.tabular import TabularInput, read_tabular
 from minsheng.clock import Clock, SystemClock
 from minsheng.domain import ChannelMapping, District
-from minsheng.pii import PREFILTER, SQL_PATTERNS, mask_array, mask_text, true_positions
+from minsheng.pii import PREFILTER, SQL_PATTERNS, mask_array, mask_text, mask_value, true_positions
 from minsheng.textcheck import HINT, mojibake_flags
 
 
@@ -198,8 +198,8 @@ def _finish(result: pa.Table, ragged_rows: list[tuple[int | None, str]]) -> Vali
         "reason": bad["reason"],
         "message": mask_array(bad["message"]),
         "payload": pa.array([
-            mask_text(json.dumps({k: v for k, v in row.items() if k not in ("reason", "message", "_row")},
-                                 ensure_ascii=False, default=str))[:65536]
+            json.dumps(mask_value({k: v for k, v in row.items() if k not in ("reason", "message", "_row")}),
+                       ensure_ascii=False, default=lambda v: mask_text(str(v)))[:65536]
             for row in bad.select(["order_id", "received_at", "community", "caller_phone", "text",
                                    "reason", "message", "_row"]).to_pylist()
         ], pa.string()),

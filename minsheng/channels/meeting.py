@@ -145,4 +145,5 @@ CHANNEL = Channel(
     key_column="item_key",
     columns=(("file_sha256", pa.string()), ("meeting_date", pa.date32()), ("group_name", pa.string()),
              ("item_no", pa.int64()), ("span_start", pa.int64()), ("span_end", pa.int64())),
+    free_text=("group_name",),
 )

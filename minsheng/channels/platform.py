@@ -1,5 +1,5 @@
 """The online platform 云街道 (cloud sub-district): messages residents post, as JSON Lines or
-one JSON array. The user name becomes a pseudonym; the title is kept beside the body."""
+one JSON array. The user name becomes a keyed pseudonym; the title (masked) is kept beside the body."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pyarrow as pa
 from minsheng.channels.base import Channel, ChannelBatch, FeedbackRecord, Item, ReadContext
 from minsheng.channels.jsonfile import json_entries
 from minsheng.channels.times import parse_time
-from minsheng.pii import mask_text, user_pseudonym
+from minsheng.pii import mask_text
 
 
 def records(path: Path, ctx: ReadContext) -> Iterator[Item]:
@@ -44,8 +44,8 @@ def records(path: Path, ctx: ReadContext) -> Iterator[Item]:
             continue
         user = str(get.get("user") or "")
         extra = {
-            "title": mask_text(str(get.get("title") or "")),
-            "user_hash": user_pseudonym(user) if user else None,
+            "title": str(get.get("title") or ""),
+            "user_hash": ctx.pseudonym(user) if user else None,
         }
         if likes := _count(get.get("likes")):  # only when there are some: earlier hashes stay valid
             extra["likes"] = likes
@@ -72,6 +72,7 @@ CHANNEL = Channel(
     raw_table="raw_platform",
     key_column="message_id",
     columns=(("user_hash", pa.string()), ("title", pa.string()), ("likes", pa.int64())),
+    free_text=("title",),
     resident_column="user_hash",
     likes_column="likes",
 )

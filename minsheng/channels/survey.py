@@ -106,6 +106,7 @@ CHANNEL = Channel(
     raw_table="raw_survey",
     key_column="response_id",
     columns=(("respondent_type", pa.string()),),
+    free_text=("respondent_type",),
     text_column="open_answer",
     text_optional=True,
 )

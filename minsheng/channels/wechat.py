@@ -4,7 +4,6 @@ only its pseudonym (for counting distinct residents)."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pyarrow as pa
 from minsheng.channels.base import Channel, ChannelBatch, FeedbackRecord, Item, ReadContext
 from minsheng.channels.jsonfile import json_entries
 from minsheng.channels.times import parse_time
-from minsheng.pii import mask_text, user_pseudonym
+from minsheng.pii import mask_text
 
 
 def records(path: Path, ctx: ReadContext) -> Iterator[Item]:
@@ -45,11 +44,11 @@ def records(path: Path, ctx: ReadContext) -> Iterator[Item]:
             yield bad
             continue
         # the export has no message id: a resident's message is its sender and its time. The
-        # key must not reveal the openid, so it is a digest of both.
-        key = str(get.get("message_id") or "") or hashlib.sha256(
-            f"{openid}\x1f{received:%Y-%m-%dT%H:%M:%S}".encode()).hexdigest()[:20]
+        # key must not reveal the openid, so it is a keyed digest of both.
+        key = str(get.get("message_id") or "") or ctx.pseudonym(
+            f"{openid}\x1f{received:%Y-%m-%dT%H:%M:%S}") + ctx.pseudonym(openid)[:4]
         yield FeedbackRecord("wechat", key, received, community, body, ctx.file, pos,
-                             extra={"user_hash": user_pseudonym(openid)},
+                             extra={"user_hash": ctx.pseudonym(openid)},
                              contacts={"openid": openid})
 
 

@@ -22,9 +22,9 @@ create or replace temp macro pii_luhn_ok(d) as
             else d[length(d) - i]::int * 2
         end)) % 10 = 0;
 
--- a bank card: 15 to 19 digits that pass luhn
+-- a bank card: 16 to 19 digits that pass luhn
 create or replace temp macro pii_is_card(d) as
-    case when length(d) between 15 and 19 and regexp_full_match(d, '[0-9]+') then pii_luhn_ok(d) else false end;
+    case when length(d) between 16 and 19 and regexp_full_match(d, '[0-9]+') then pii_luhn_ok(d) else false end;
 
 -- the digits (and x) of a plain number (digits, spaces, hyphens, a final x), without a +86
 -- country code
@@ -33,7 +33,8 @@ create or replace temp macro pii_number_digits(raw) as
                    lambda d: case when length(d) = 13 and starts_with(d, '86') then d[3:] else d end)[1];
 
 -- the placeholder for a number (raw: as written, d: pii_number_digits(raw)), null to keep it;
--- pii._classify_digits' order, with the 18-character cases first
+-- pii._classify_digits' order, with the 18-character cases first (a date or an amount that
+-- looks like a local number is left to python: validate_hotline.sql, $pii_hard_cue)
 create or replace temp macro pii_number_placeholder(raw, d) as
     case
         when length(d) = 18
@@ -45,6 +46,8 @@ create or replace temp macro pii_number_placeholder(raw, d) as
         when length(d) = 11 and d[1] = '1' and contains('3456789', d[2]) then '[手机号]'
         when d[1] = '0' and length(d) between 10 and 12 then '[电话]'
         when length(d) in (7, 8) and contains('2345678', trim(raw)[1]) then '[电话]'
+        when length(d) = 15 and regexp_full_match(d, '[1-9][0-9]{7}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])[0-9]{3}')
+            then '[身份证号]'
         when pii_is_card(d) then '[银行卡号]'
     end;
 

@@ -6,7 +6,8 @@
 -- personal data in the text is masked here (macros in pii_macros.sql), in the order of
 -- minsheng.pii.mask: e-mail, addresses, numbers. sql masks the common shapes itself; a text
 -- it cannot mask exactly comes out as read with pii_hard set, and python masks it: an e-mail,
--- a digit that is not ascii, more than one house number, a unit outside the house number's
+-- a digit that is not ascii, a cue of the kinds only python masks (pii.HARD: names, plates,
+-- qq and wechat ids, rooms, chinese numerals, characters nfkc changes, dates, amounts), more than one house number, a unit outside the house number's
 -- span, a newline before a road, a number run with letters, a + or over 24 characters, or
 -- one that is not one number but may hold one (two numbers one space apart).
 -- a rejected row keeps its text as read (its payload is masked as a whole in python), and so
@@ -87,6 +88,7 @@ odd as (
         case
             when maybe_pii and reason is null
                 then contains(text, '@') or regexp_matches(text, '[^\P{Nd}0-9]')
+                     or regexp_matches(text, $pii_hard_cue)
             else false
         end as pii_odd,
         case
