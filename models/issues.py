@@ -13,7 +13,8 @@ the best one when it is close enough, and otherwise opens a new issue (a "first 
                 - place_diff · (-a)     if a < 0            different named places: far
                 + category_hint         if x's category is I's commonest category
                 + community_hint        if x's community is I's commonest community
-                - community_diff        if it is another, unless both name one gazetteer place
+                - community_diff        if it is another and either names a place, unless
+                                        both name one place of the gazetteer
                 - time_weight · gap / quiet_period          gap = max(0, t(x) - last_seen(I))
 
 ``v(x)`` is the item's text vector: its embedding and/or a hashed TF-IDF of its tokens, each
@@ -498,10 +499,12 @@ class IssueAssigner:
             if item.community is not None and issue.top_community == item.community:
                 extra += cfg.community_hint
             elif (item.community is not None and issue.top_community is not None
+                  and (places or issue.n_placed)
                   and not (a >= 1.0 and self._shares_gazetteer_place(places, issue))):
-                # the same words in two communities: two problems, unless both name a place
-                # the district's gazetteer knows (a name the patterns found in two
-                # communities, "还建房小区", is a kind of estate, not one estate)
+                # a problem at a place, raised in another community: another problem, unless
+                # both name a place the district's gazetteer knows (a name the patterns found
+                # in two communities is likely a kind of place, not one place). A question
+                # that names no place (a district-wide rule) is one issue wherever it is asked.
                 extra -= cfg.community_diff
             gap = t - issue.last
             if gap > 0:
