@@ -340,6 +340,23 @@ def _print_result(result, fmt: str) -> None:  # type: ignore[no-untyped-def]
         console.print(table)
 
 
+def _placement_lines(db: Optional[Path]) -> list[str]:
+    """Data quality, not a failure: per channel, how many processed records could not be
+    placed in a community (``warehouse/queries/unplaced_share.sql``)."""
+    from flows.context import RunContext
+    from warehouse.query import execute
+    from warehouse.sql import read_sql
+
+    try:
+        with RunContext.load(_db_arg(db)).warehouse.connect(read_only=True) as con:
+            rows = execute(con, read_sql("queries", "unplaced_share"), {"week": None}).to_records()
+    except Exception:  # no warehouse yet, or one before the text stage: nothing to say
+        return []
+    return [f"info {r['channel']}: {r['unplaced']} of {r['records']} records unplaced "
+            f"({r['unplaced_share']:.1%}; {r['from_export']} placed by the export, "
+            f"{r['from_text']} from the text)" for r in rows]
+
+
 @app.command()
 def check(db: DbOpt = None) -> None:
     """Run the data checks; exits non-zero if any returns offending rows."""
@@ -348,6 +365,8 @@ def check(db: DbOpt = None) -> None:
     results, failed = _run(check_flow, _db_arg(db))
     for name, n in (results or {}).items():
         console.print(f"{'ok  ' if n == 0 else 'FAIL'} {name} ({n})")
+    for line in _placement_lines(db):
+        console.print(line)
     if failed:
         raise typer.Exit(1)
 

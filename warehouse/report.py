@@ -204,7 +204,7 @@ def build_report(con: Any, ctx: ReportContext) -> dict[str, Any]:
     q = {name: _q(con, name, week=week) for name in (
         "week_channels", "week_categories", "week_keywords", "gaps", "utilization",
         "emerging", "unmet_by_reason", "satisfaction", "survey_response",
-        "quarantine_summary", "capacity_value", "fairness",
+        "quarantine_summary", "capacity_value", "fairness", "unplaced_share",
     )}
     trend = _q(con, "category_trend", week=week, weeks=TREND_WEEKS).to_records()
     items, matched, unmet, services = _q(con, "week_coverage", week=week).rows[0]
@@ -255,6 +255,7 @@ def build_report(con: Any, ctx: ReportContext) -> dict[str, Any]:
         "survey": survey,
         "hot_issues": hot,
         "quarantine": q["quarantine_summary"].to_records(),
+        "placement": q["unplaced_share"].to_records(),
         "capacity_value": q["capacity_value"].to_records()[:10] if has_registry else [],
         "fairness": q["fairness"].to_records() if has_matching else [],
     }
