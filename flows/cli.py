@@ -103,10 +103,28 @@ def generate(
     weeks: Annotated[int, typer.Option(help="weeks to generate")] = 8,
     seed: Annotated[int, typer.Option(help="generator seed")] = 20261125,
     start_week: Annotated[str, typer.Option(help="first ISO week, e.g. 2026-W40")] = "2026-W40",
+    profile: Annotated[str, typer.Option(help="demo (the Nanping-like sub-district) | board (a city's message board: .xlsx exports, no community column, seven departments, its config folder)")] = "demo",
+    records: Annotated[int, typer.Option(help="--profile board: messages in the exports (as many again are labelled for training)")] = 600,
 ) -> None:
-    """Write a demo district: four channels plus the supply registry."""
-    from minsheng.demo.generate import generate_district
+    """Write a demo district: four channels plus the supply registry (or, with ``--profile
+    board``, a city's message board with its own config folder under OUT/configs)."""
     from minsheng.settings import load_settings
+
+    if profile == "board":
+        import yaml
+
+        from minsheng.demo.board import generate_board
+        from minsheng.settings import packaged_config_dir
+
+        packaged = yaml.safe_load((packaged_config_dir() / "channels.yaml").read_text(encoding="utf-8"))
+        b = generate_board(out, records, seed if seed != 20261125 else 20190603, packaged_channels=packaged)
+        console.print_json(json.dumps({"out": str(out), "counts": b.counts,
+                                       "configs": str(out / "configs")}, ensure_ascii=False))
+        return
+    if profile != "demo":
+        err.print(f"unknown profile {profile!r}: demo or board")
+        raise typer.Exit(2)
+    from minsheng.demo.generate import generate_district
 
     s = load_settings()
     m = generate_district(out, weeks, seed, start_week=start_week, district=s.district, taxonomy=s.taxonomy)

@@ -265,8 +265,9 @@ def _survey(district: District, q: dict[str, QueryResult], omitted: list[str]) -
     design = getattr(district, "survey", None)  # optional for a district without a survey
     returned, valid = q["survey_response"].rows[0]
     if not valid:
-        omitted.append("满意度调查 Satisfaction survey: left out — no questionnaire has been "
-                       "ingested (`minsheng ingest survey FILE`).")
+        omitted.append("满意度调查 Satisfaction survey: left out — " + (
+            "no questionnaire has been ingested (`minsheng ingest survey FILE`)." if design else
+            "the district runs no survey (district.yaml has no survey block)."))
         return None
     paper = {i.code: i for i in design.items} if design else {}
     items = [dict(r, paper=round(100 * paper[r["item_code"]].positive, 1) if r["item_code"] in paper else None,
