@@ -101,11 +101,14 @@ class NBSVC(ClassifierMixin, BaseEstimator):
         X = sp.csr_matrix(X)
         y = np.asarray(y, dtype=object)
         self.classes_ = np.unique(y)
-        total = np.asarray(X.sum(axis=0)).ravel()
+        # counts are of magnitudes: TF-IDF is non-negative anyway, and a signed block (an
+        # embedding, if weighted in) must not make a ratio of negative sums
+        counts = abs(X)
+        total = np.asarray(counts.sum(axis=0)).ravel()
         coefs, intercepts = [], []
         for c in self.classes_:
             mine = y == c
-            p = np.asarray(X[mine].sum(axis=0)).ravel() + self.alpha
+            p = np.asarray(counts[mine].sum(axis=0)).ravel() + self.alpha
             q = total - p + 2 * self.alpha
             r = np.log((p / p.sum()) / (q / q.sum()))
             svc = LinearSVC(C=self.C, random_state=self.random_state)

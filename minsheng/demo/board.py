@@ -183,9 +183,11 @@ def board_text(rng: random.Random, label: str, place: str | None, other: str | N
     parts = [rng.choice(OPENINGS)]
     if place:
         parts.append(rng.choice(INTROS).format(place=place))
-    own = rng.sample(matter["lines"], k=min(len(matter["lines"]), rng.randint(4, 7)))
+    # the matter in a few sentences; the rest is what real messages are full of: the history,
+    # the feelings, and often a neighbouring department's matter too
+    own = rng.sample(matter["lines"], k=rng.randint(2, 5))
     overlap = rng.choice(OVERLAPS[label])
-    borrowed = rng.sample(MATTERS[overlap]["lines"], k=rng.randint(1, 3)) if rng.random() < 0.45 else []
+    borrowed = rng.sample(MATTERS[overlap]["lines"], k=rng.randint(1, 3)) if rng.random() < 0.55 else []
     sentences = own + borrowed
     rng.shuffle(sentences)
     body = "".join(parts)
