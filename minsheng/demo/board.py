@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -158,7 +158,7 @@ class BoardRecord:
     body: str
     label: str
     community: str | None    # the district the text names first (truth), None if it names none
-    row: dict[str, Any] = field(default_factory=dict)
+    topic: str = ""          # the department the text was written for (the label unless re-routed)
 
     def export_row(self) -> list[Any]:
         return [self.id, self.user, self.title, f"{self.day.year}/{self.day.month}/{self.day.day}",
@@ -233,12 +233,13 @@ def board_records(n: int, seed: int, start: date = date(2019, 6, 3), weeks: int 
         other_code = rng.choice([c for c in codes if c != code])
         other = DISTRICTS[other_code][0] if place else None
         title, body = board_text(rng, label, place, other)
+        topic = label
         if rng.random() < 0.04:  # a dispatcher routes it elsewhere
             label = rng.choice(OVERLAPS[label])
         day = start + timedelta(days=rng.randrange(weeks * 7))
         user = "A" + "".join(rng.choice("0123456789") for _ in range(9)) if rng.random() < 0.7 \
             else rng.choice(SURNAMES) + "先生"
-        out.append(BoardRecord(f"{prefix}{i + 1:05d}", user, title, day, body, label, code))
+        out.append(BoardRecord(f"{prefix}{i + 1:05d}", user, title, day, body, label, code, topic))
     return out
 
 
