@@ -133,3 +133,21 @@ def test_survey_reads_json(tmp_path, settings):
     assert [(g.key, g.community, g.text) for g in good] == [("1", "C03", "希望多开展文体活动"),
                                                           ("2", "unknown", "")]
     assert len(good[0].answers) == len(full)
+
+
+def test_the_duckdb_fast_path_reads_a_csv_without_a_community_column_as_arrow_does(tmp_path, settings):
+    from minsheng.channels.base import IngestLimits
+    from minsheng.channels.hotline import _validate_plain_csv, validate_hotline
+    from minsheng.channels.tabular import read_tabular
+
+    path = tmp_path / "orders.csv"
+    path.write_text("id,time,body\nH1,2026/11/3,路灯坏了\nH2,20261104,想申请低保\nH3,七月,时间坏了\n",
+                    encoding="utf-8")
+    mapping = ChannelMapping(fields={"order_id": "id", "received_at": "time", "text": "body"})
+    fast = _validate_plain_csv(path, mapping, settings.district, None, IngestLimits())
+    assert fast is not None  # the fast path took it
+    slow = validate_hotline(read_tabular(path), mapping, settings.district)
+    cols = ["order_id", "received_at", "community"]
+    assert fast.select(cols).to_pylist()[:2] == slow.good.select(cols).to_pylist()
+    assert fast["reason"].to_pylist() == [None, None, "bad_time"]
+    assert slow.good["community"].to_pylist() == ["unknown", "unknown"]
