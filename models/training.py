@@ -189,12 +189,17 @@ def _cross_validate(
     base = {name: np.empty(len(texts), dtype=object) for name in BASELINES}
     chosen_c = []
     other_label = DemandClassifier().other_label
+    # a classifier that does not weigh the embeddings in is scored without building them:
+    # an LSA per fold was the costliest part of cross-validation
+    uses_embedding = DemandClassifier().embedding_weight != 0
     with tempfile.TemporaryDirectory(prefix="minsheng-eval-") as tmp:
-        if kind != "project":  # a pretrained embedder learns nothing from the folds
+        if not uses_embedding:
+            vecs = np.zeros((len(texts), 1), dtype=np.float32)
+        elif kind != "project":  # a pretrained embedder learns nothing from the folds
             _, vecs = _embed(tokens, texts, idx, Path(tmp), kind=kind, path=path, dim=dim,
                              random_state=random_state)
         for k, (train, test) in enumerate(splits):
-            if kind == "project":
+            if uses_embedding and kind == "project":
                 _, vecs = _embed(tokens, texts, train, Path(tmp) / f"fold-{k}", kind=kind,
                                  path=path, dim=dim, random_state=random_state)
             clf = DemandClassifier(unknown_threshold=unknown_threshold, random_state=random_state)
