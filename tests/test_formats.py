@@ -129,10 +129,14 @@ def test_survey_reads_json(tmp_path, settings):
     path = tmp_path / "survey.json"
     path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
     good, bad = _split(read_file("survey", path, m, d).items())
-    assert bad == {}
-    assert [(g.key, g.community, g.text) for g in good] == [("1", "C03", "希望多开展文体活动"),
-                                                          ("2", "unknown", "")]
+    # the community question left blank: an invalid questionnaire (the case study's rule)
+    assert bad == {"item 2": "invalid_questionnaire"}
+    assert [(g.key, g.community, g.text) for g in good] == [("1", "C03", "希望多开展文体活动")]
     assert len(good[0].answers) == len(full)
+    # a questionnaire that asks no community question: placed from its text, never rejected
+    unmapped = m.model_copy(update={"fields": {k: v for k, v in f.items() if k != "community"}})
+    good, bad = _split(read_file("survey", path, unmapped, d).items())
+    assert bad == {} and [g.community for g in good] == ["unknown", "unknown"]
 
 
 def test_the_duckdb_fast_path_reads_a_csv_without_a_community_column_as_arrow_does(tmp_path, settings):

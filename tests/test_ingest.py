@@ -133,11 +133,9 @@ def test_survey_validity_and_answers(tmp_path, settings):
     p.write_bytes(("\n".join(",".join(r) for r in [head, *rows]) + "\n").encode("gb18030"))
     items = read_file("survey", p, settings.mapping("survey"), d).items()
     good = [i for i in items if isinstance(i, FeedbackRecord)]
-    # a blank community is not known, not invalid: the questionnaire counts district-wide
-    assert [g.key for g in good] == ["1", "2", "4"]
-    assert [g.community for g in good] == ["C03", "unknown", "C03"]
-    assert good[0].text == "希望多开展文体活动" and good[2].text == ""
+    assert [g.key for g in good] == ["1", "4"]
+    assert good[0].text == "希望多开展文体活动" and good[1].text == ""
     assert len(good[0].answers) == 11 and good[0].answers[0][3] == 1
-    assert sum(a[2] is None for a in good[2].answers) == 3
+    assert sum(a[2] is None for a in good[1].answers) == 3
     assert {i.source_pos: i.reason for i in items if isinstance(i, Rejected)} == {
-        "row 4": "invalid_questionnaire"}
+        "row 3": "invalid_questionnaire", "row 4": "invalid_questionnaire"}

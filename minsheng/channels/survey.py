@@ -18,6 +18,7 @@ from minsheng.channels.base import (
 )
 from minsheng.channels.tabular import read_tabular, require_columns
 from minsheng.channels.times import parse_time
+from minsheng.domain import UNKNOWN_COMMUNITY
 from minsheng.pii import mask_text
 
 _POLARITY = {"赞成": 1, "满意": 1, "一般": 0, "不赞成": -1, "不满意": -1}
@@ -34,7 +35,7 @@ def records(path: Path, ctx: ReadContext) -> Iterator[Item]:
     f = mapping.fields
     inp = read_tabular(path, mapping.encoding)
     header = inp.header
-    require_columns(inp, [col for name, col in f.items() if name != "community"], path.name)
+    require_columns(inp, list(f.values()), path.name)
     for n, raw in inp.ragged:
         yield ctx.reject(inp.pos(n), inp.ragged_reason, "fields do not match the header"
                          if inp.ragged_reason == "ragged_row" else "not a JSON object", raw)
@@ -56,9 +57,16 @@ def records(path: Path, ctx: ReadContext) -> Iterator[Item]:
         if not get["response_id"]:
             yield ctx.reject(pos, "missing_key", "empty response id", get)
             continue
-        community = ctx.community(get.get("community"))  # blank or unmapped: unknown
+        # the community question is one a valid questionnaire answers (the case study's
+        # validity rule: blank is invalid); a questionnaire without one is placed from its text
+        if "community" not in get:
+            community: str | None = UNKNOWN_COMMUNITY
+        elif get["community"]:
+            community = ctx.community(get["community"])
+        else:
+            community = None
         if community is None:
-            yield ctx.reject(pos, "invalid_questionnaire", f"unknown community {get['community']!r}", get)
+            yield ctx.reject(pos, "invalid_questionnaire", "community missing or unknown", get)
             continue
         if not get["respondent_type"]:
             yield ctx.reject(pos, "invalid_questionnaire", "respondent type missing", get)
