@@ -103,10 +103,28 @@ def generate(
     weeks: Annotated[int, typer.Option(help="weeks to generate")] = 8,
     seed: Annotated[int, typer.Option(help="generator seed")] = 20261125,
     start_week: Annotated[str, typer.Option(help="first ISO week, e.g. 2026-W40")] = "2026-W40",
+    profile: Annotated[str, typer.Option(help="demo (the Nanping-like sub-district) | board (a city's message board: .xlsx exports, no community column, seven departments, its config folder)")] = "demo",
+    records: Annotated[int, typer.Option(help="--profile board: messages in the exports (as many again are labelled for training)")] = 600,
 ) -> None:
-    """Write a demo district: four channels plus the supply registry."""
-    from minsheng.demo.generate import generate_district
+    """Write a demo district: four channels plus the supply registry (or, with ``--profile
+    board``, a city's message board with its own config folder under OUT/configs)."""
     from minsheng.settings import load_settings
+
+    if profile == "board":
+        import yaml
+
+        from minsheng.demo.board import generate_board
+        from minsheng.settings import packaged_config_dir
+
+        packaged = yaml.safe_load((packaged_config_dir() / "channels.yaml").read_text(encoding="utf-8"))
+        b = generate_board(out, records, seed if seed != 20261125 else 20190603, packaged_channels=packaged)
+        console.print_json(json.dumps({"out": str(out), "counts": b.counts,
+                                       "configs": str(out / "configs")}, ensure_ascii=False))
+        return
+    if profile != "demo":
+        err.print(f"unknown profile {profile!r}: demo or board")
+        raise typer.Exit(2)
+    from minsheng.demo.generate import generate_district
 
     s = load_settings()
     m = generate_district(out, weeks, seed, start_week=start_week, district=s.district, taxonomy=s.taxonomy)
@@ -340,6 +358,23 @@ def _print_result(result, fmt: str) -> None:  # type: ignore[no-untyped-def]
         console.print(table)
 
 
+def _placement_lines(db: Optional[Path]) -> list[str]:
+    """Data quality, not a failure: per channel, how many processed records could not be
+    placed in a community (``warehouse/queries/unplaced_share.sql``)."""
+    from flows.context import RunContext
+    from warehouse.query import execute
+    from warehouse.sql import read_sql
+
+    try:
+        with RunContext.load(_db_arg(db)).warehouse.connect(read_only=True) as con:
+            rows = execute(con, read_sql("queries", "unplaced_share"), {"week": None}).to_records()
+    except Exception:  # no warehouse yet, or one before the text stage: nothing to say
+        return []
+    return [f"info {r['channel']}: {r['unplaced']} of {r['records']} records unplaced "
+            f"({r['unplaced_share']:.1%}; {r['from_export']} placed by the export, "
+            f"{r['from_text']} from the text)" for r in rows]
+
+
 @app.command()
 def check(db: DbOpt = None) -> None:
     """Run the data checks; exits non-zero if any returns offending rows."""
@@ -348,6 +383,8 @@ def check(db: DbOpt = None) -> None:
     results, failed = _run(check_flow, _db_arg(db))
     for name, n in (results or {}).items():
         console.print(f"{'ok  ' if n == 0 else 'FAIL'} {name} ({n})")
+    for line in _placement_lines(db):
+        console.print(line)
     if failed:
         raise typer.Exit(1)
 

@@ -69,9 +69,10 @@ def _print_metrics(metrics: Metrics) -> None:
         console.print(matrix)
     console.print(f"macro-F1 {metrics.macro_f1:.4f} · accuracy {metrics.accuracy:.4f}"
                   + (f" · {metrics.method}" if metrics.method else ""))
-    if (base := metrics.baseline) is not None:
+    for base in metrics.baselines or ([metrics.baseline] if metrics.baseline else []):
+        margin = base.margin if base.margin is not None else metrics.margin_over_baseline
         console.print(f"baseline ({base.model}), same splits: macro-F1 {base.macro_f1:.4f} · "
-                      f"margin {metrics.margin_over_baseline:+.4f}")
+                      f"margin {margin:+.4f}")
     if (served := metrics.served) is not None:
         console.print(f"as served (below {served.unknown_threshold} → other): "
                       f"{served.other_rate:.1%} other · macro-F1 {served.macro_f1:.4f}")

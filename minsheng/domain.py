@@ -11,6 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 #: The community of a record whose place could not be told: counted district-wide.
 UNKNOWN_COMMUNITY = "unknown"
+#: Community values that say "not known" (compared case-blind, trimmed): a record with one, or
+#: from a channel whose mapping has no community field, loads as :data:`UNKNOWN_COMMUNITY`
+#: and the text stage places it from its text. Any other value that names no community is a
+#: data error (``unknown_community``): an alias to add, or a typo.
+UNPLACED_VALUES = ("", "unknown", "未知", "不详", "无", "暂无", "-", "/", "null", "none", "n/a")
 
 
 class PlaceSpec(BaseModel):
@@ -107,6 +112,17 @@ class District(BaseModel):
         out.update({c.name: c.code for c in self.communities})
         out.update({a: c.code for c in self.communities for a in c.aliases})
         return out
+
+    def placement(self) -> dict[str, str]:
+        """:meth:`community_by_name` plus the values that say "not known" →
+        :data:`UNKNOWN_COMMUNITY` (the lookup every reader uses)."""
+        return {**{v: UNKNOWN_COMMUNITY for v in UNPLACED_VALUES}, **self.community_by_name()}
+
+    def community_of(self, value: object) -> str | None:
+        """The community code a record's community value names, :data:`UNKNOWN_COMMUNITY`
+        when it is blank or says "not known", None when it names no community."""
+        text = str(value if value is not None else "").strip()
+        return self.placement().get(text) or self.placement().get(text.lower())
 
     def gazetteer(self) -> dict[str, str]:
         """Every name that places a text in a community (names, aliases, places) → its code.

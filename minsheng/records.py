@@ -8,6 +8,17 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+
+def compose_text(*parts: object) -> str:
+    """The text a model sees of a record with several text fields (a title and a body): the
+    non-blank parts, trimmed, one a line; a part equal to the one before it is left out (an
+    export that copies the title into an empty body). Training (``models.datasets``) and
+    serving (the channel readers) both join with this function, so a model is served the text
+    shape it learnt from (``tests/test_formats.py``)."""
+    texts = [str(p).strip() for p in parts if p is not None and str(p).strip()]
+    kept = [t for n, t in enumerate(texts) if n == 0 or t != texts[n - 1]]
+    return "\n".join(kept)
+
 #: One classified demand item: a row of ``demand_items`` (less ``processed_at``, set on merge).
 DEMAND_ITEM = pa.schema([
     ("item_id", pa.string()),        # feedback_id#n

@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator
 
-from minsheng.domain import District, Taxonomy
+from minsheng.domain import UNKNOWN_COMMUNITY, District, Taxonomy
 from minsheng.matching import ANYONE, Eligibility
 
 _WEEK = r"^\d{4}-W\d{2}$"
@@ -219,4 +219,8 @@ def _csv_int(value: str, where: str, column: str) -> int | str:
 
 
 def area_of(service: Service, district: District) -> list[str]:
-    return district.community_codes if service.area == "all" else list(service.area)
+    """The communities a service serves: ``all`` is the whole district, the records no place
+    could be found for (community ``unknown``) included."""
+    if service.area == "all":
+        return [*district.community_codes, UNKNOWN_COMMUNITY]
+    return list(service.area)

@@ -76,6 +76,8 @@ class Served(_Part):
 class Baseline(_Part):
     model: str
     macro_f1: float
+    name: str | None = None       #: its key in models.baselines.BASELINES
+    margin: float | None = None   #: the recipe's macro-F1 less this one's, same splits
 
 
 class Metrics(_Part):
@@ -92,6 +94,8 @@ class Metrics(_Part):
     served: Served | None = None
     baseline: Baseline | None = None
     margin_over_baseline: float | None = None
+    #: every baseline of models.baselines on the same splits (word-only first)
+    baselines: list[Baseline] = Field(default_factory=list)
 
 
 class Evaluation(Metrics):

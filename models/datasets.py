@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from minsheng.records import compose_text
+
 __all__ = ["FORMATS", "merge_corrections", "read_labelled", "read_table", "read_texts"]
 
 #: File suffixes :func:`read_table` understands (:func:`read_texts` also takes ``.txt``).
@@ -51,9 +53,7 @@ def _require(frame: pd.DataFrame, cols: Sequence[str], path: Path) -> None:
 
 def _joined(frame: pd.DataFrame, cols: Sequence[str], path: Path) -> pd.Series:
     _require(frame, cols, path)
-    return frame[list(cols)].fillna("").astype(str).agg(
-        lambda row: "\n".join(v.strip() for v in row if v.strip()), axis=1
-    )
+    return frame[list(cols)].fillna("").astype(str).agg(lambda row: compose_text(*row), axis=1)
 
 
 def read_texts(path: Path, text_cols: Sequence[str] = ("text",)) -> list[str]:

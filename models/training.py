@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -36,7 +36,8 @@ from models.card import (
     Served,
     TrainingSource,
 )
-from models.classify import DemandClassifier, split_tokens
+from models.baselines import BASELINES, make_baseline
+from models.classify import DemandClassifier
 from models.datasets import merge_corrections
 from models.embed import Embedder, build_project_embedder, load_embedder, read_marker
 from models.registry import ModelEntry, resolve, staging_version, use
@@ -60,7 +61,7 @@ _VERSIONED = (
     "tokenizers", "joblib",
 )
 #: The reference every evaluation is compared with, on the same splits.
-BASELINE = "TF-IDF of jieba words + LinearSVC, scikit-learn defaults"
+BASELINE = BASELINES["word"]
 
 
 @dataclass(frozen=True)
@@ -131,16 +132,6 @@ def _frame(texts: list[str], tokens: list[str], vecs: np.ndarray, rows: np.ndarr
     })
 
 
-def _baseline() -> Any:
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.pipeline import make_pipeline
-    from sklearn.svm import LinearSVC
-
-    return make_pipeline(
-        TfidfVectorizer(tokenizer=split_tokens, token_pattern=None, lowercase=False), LinearSVC()
-    )
-
-
 def score_predictions(y_true: Sequence[str], y_pred: Sequence[str]) -> Metrics:
     """Per-class precision / recall / F1, macro-F1 (over the true labels), accuracy and the
     confusion matrix (rows: true label, columns: prediction)."""
@@ -195,15 +186,20 @@ def _cross_validate(
         method = f"stratified hold-out ({HOLDOUT_SIZE:.0%})"
     argmax = np.empty(len(texts), dtype=object)
     served = np.empty(len(texts), dtype=object)
-    base = np.empty(len(texts), dtype=object)
+    base = {name: np.empty(len(texts), dtype=object) for name in BASELINES}
     chosen_c = []
     other_label = DemandClassifier().other_label
+    # a classifier that does not weigh the embeddings in is scored without building them:
+    # an LSA per fold was the costliest part of cross-validation
+    uses_embedding = DemandClassifier().embedding_weight != 0
     with tempfile.TemporaryDirectory(prefix="minsheng-eval-") as tmp:
-        if kind != "project":  # a pretrained embedder learns nothing from the folds
+        if not uses_embedding:
+            vecs = np.zeros((len(texts), 1), dtype=np.float32)
+        elif kind != "project":  # a pretrained embedder learns nothing from the folds
             _, vecs = _embed(tokens, texts, idx, Path(tmp), kind=kind, path=path, dim=dim,
                              random_state=random_state)
         for k, (train, test) in enumerate(splits):
-            if kind == "project":
+            if uses_embedding and kind == "project":
                 _, vecs = _embed(tokens, texts, train, Path(tmp) / f"fold-{k}", kind=kind,
                                  path=path, dim=dim, random_state=random_state)
             clf = DemandClassifier(unknown_threshold=unknown_threshold, random_state=random_state)
@@ -212,12 +208,15 @@ def _cross_validate(
             argmax[test] = clf.classes_[proba.argmax(axis=1)]
             served[test] = clf.labels_from_proba(proba)
             chosen_c.append(clf.C_)
-            baseline = _baseline().fit([tokens[i] for i in train], labels[train])
-            base[test] = baseline.predict([tokens[i] for i in test])
+            for name, predicted in base.items():
+                baseline = make_baseline(name, random_state).fit(
+                    _frame(texts, tokens, vecs, train), labels[train])
+                predicted[test] = baseline.predict(_frame(texts, tokens, vecs, test))
     scored = np.concatenate([test for _, test in splits])
     y = labels[scored]
     ours = score_predictions(y, argmax[scored])
-    base_f1 = float(f1_score(y, base[scored].astype(str), average="macro", zero_division=0))
+    base_f1 = {name: float(f1_score(y, predicted[scored].astype(str), average="macro", zero_division=0))
+               for name, predicted in base.items()}
     return ours.model_copy(update={
         "method": method,
         "folds": len(splits),
@@ -228,8 +227,11 @@ def _cross_validate(
             other_rate=float(np.mean(served[scored] == other_label)),
             macro_f1=score_predictions(y, served[scored]).macro_f1,
         ),
-        "baseline": Baseline(model=BASELINE, macro_f1=base_f1),
-        "margin_over_baseline": ours.macro_f1 - base_f1,
+        "baseline": Baseline(model=BASELINE, macro_f1=base_f1["word"], name="word",
+                             margin=ours.macro_f1 - base_f1["word"]),
+        "margin_over_baseline": ours.macro_f1 - base_f1["word"],
+        "baselines": [Baseline(model=BASELINES[name], macro_f1=f1, name=name, margin=ours.macro_f1 - f1)
+                      for name, f1 in base_f1.items()],
     })
 
 

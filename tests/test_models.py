@@ -404,6 +404,8 @@ def test_train_writes_models_and_card(trained: tuple[Path, ModelCard]) -> None:
     assert metrics.baseline.macro_f1 >= 0.8
     assert metrics.margin_over_baseline == pytest.approx(
         metrics.macro_f1 - metrics.baseline.macro_f1)
+    assert [b.name for b in metrics.baselines] == ["word", "word+char"]  # the same folds, both
+    assert all(b.margin == pytest.approx(metrics.macro_f1 - b.macro_f1) for b in metrics.baselines)
     conf = metrics.confusion
     assert conf.labels[:6] == sorted(_CATEGORIES)
     assert sum(map(sum, conf.matrix)) == 60
@@ -573,3 +575,53 @@ def test_batch_methods_compose_into_analyse(trained: tuple[Path, ModelCard]) -> 
         assert (r.urgent, r.sentiment) == (sig.urgent, sig.sentiment)
     assert signals[0].urgent and signals[1].sentiment == 1
     assert models.classify([], [], []) == [] and models.segment([]) == []
+
+
+# -- the recipe for long text: NB-SVM, the lead block, no embedding features, two baselines ---
+
+
+def test_nbsvc_is_one_linear_model_over_scaled_features(toy_frames) -> None:
+    import scipy.sparse as sp
+    from sklearn.svm import LinearSVC
+
+    from models.classify import NBSVC
+
+    (X, y), _ = toy_frames
+    m = sp.csr_matrix(np.abs(np.random.default_rng(0).normal(size=(len(y), 30))))
+    nb = NBSVC(C=0.3, alpha=0.1)
+    assert nb.fit(m, y) is nb and nb.coef_.shape == (len(set(y)), 30)
+    # the scaling folds into the weights: class c's score is its LinearSVC's on X ⊙ r_c
+    c = nb.classes_[0]
+    mine = np.asarray(y) == c
+    p = np.asarray(m[mine].sum(axis=0)).ravel() + 0.1
+    q = np.asarray(m[~mine].sum(axis=0)).ravel() + 0.1
+    r = np.log((p / p.sum()) / (q / q.sum()))
+    svc = LinearSVC(C=0.3, random_state=0).fit(m @ sp.diags(r), mine.astype(int))
+    np.testing.assert_allclose(nb.decision_function(m)[:, 0], svc.decision_function(m @ sp.diags(r)),
+                               rtol=1e-6, atol=1e-9)
+    assert clone(nb).get_params() == nb.get_params()
+
+
+def test_recipe_blocks_and_lead(toy_frames, fitted: DemandClassifier) -> None:
+    from models.classify import lead_text, lead_tokens
+
+    names = [n for n, _, _ in fitted.pipeline_.named_steps["features"].transformers_ if n != "remainder"]
+    assert names == ["words", "chars", "lead_words", "lead_chars"]  # no embedding block
+    assert fitted.get_params()["estimator"] == "nbsvm" and fitted.C_ == 0.3
+    assert lead_text(["标题在这里\n正文很长很长", "没有标题的一段很长很长的文字，超过二十个字符了吧对吧"]) == [
+        "标题在这里", "没有标题的一段很长很长的文字，超过二十个"]
+    assert lead_tokens([" ".join(map(str, range(40)))]) == [" ".join(map(str, range(15)))]
+    (X, y), _ = toy_frames
+    with_embedding = DemandClassifier(embedding_weight=1.0, lead_weight=0).fit(X, y)
+    assert [n for n, _, _ in with_embedding.pipeline_.named_steps["features"].transformers_ if n != "remainder"] == [
+        "words", "chars", "embedding"]
+
+
+def test_both_baselines_fit_the_classifier_frame(toy_frames) -> None:
+    from models.baselines import BASELINES, make_baseline
+
+    (X, y), (Xt, yt) = toy_frames
+    for name in BASELINES:
+        assert np.mean(make_baseline(name).fit(X, y).predict(Xt) == yt) >= 0.8
+    with pytest.raises(ValueError, match="unknown baseline"):
+        make_baseline("chars")

@@ -204,7 +204,7 @@ def build_report(con: Any, ctx: ReportContext) -> dict[str, Any]:
     q = {name: _q(con, name, week=week) for name in (
         "week_channels", "week_categories", "week_keywords", "gaps", "utilization",
         "emerging", "unmet_by_reason", "satisfaction", "survey_response",
-        "quarantine_summary", "capacity_value", "fairness",
+        "quarantine_summary", "capacity_value", "fairness", "unplaced_share",
     )}
     trend = _q(con, "category_trend", week=week, weeks=TREND_WEEKS).to_records()
     items, matched, unmet, services = _q(con, "week_coverage", week=week).rows[0]
@@ -255,6 +255,7 @@ def build_report(con: Any, ctx: ReportContext) -> dict[str, Any]:
         "survey": survey,
         "hot_issues": hot,
         "quarantine": q["quarantine_summary"].to_records(),
+        "placement": q["unplaced_share"].to_records(),
         "capacity_value": q["capacity_value"].to_records()[:10] if has_registry else [],
         "fairness": q["fairness"].to_records() if has_matching else [],
     }
@@ -264,8 +265,9 @@ def _survey(district: District, q: dict[str, QueryResult], omitted: list[str]) -
     design = getattr(district, "survey", None)  # optional for a district without a survey
     returned, valid = q["survey_response"].rows[0]
     if not valid:
-        omitted.append("满意度调查 Satisfaction survey: left out — no questionnaire has been "
-                       "ingested (`minsheng ingest survey FILE`).")
+        omitted.append("满意度调查 Satisfaction survey: left out — " + (
+            "no questionnaire has been ingested (`minsheng ingest survey FILE`)." if design else
+            "the district runs no survey (district.yaml has no survey block)."))
         return None
     paper = {i.code: i for i in design.items} if design else {}
     items = [dict(r, paper=round(100 * paper[r["item_code"]].positive, 1) if r["item_code"] in paper else None,

@@ -245,7 +245,7 @@ class ReadContext:
         self.file = path.name
         self.mapping = mapping
         self.district = district
-        self.communities = district.community_by_name()
+        self.communities = district.placement()
         self.clock = clock or SystemClock()
         self.limits = limits or IngestLimits()
         self.latest = self.clock.now() + self.limits.future_tolerance
@@ -264,7 +264,11 @@ class ReadContext:
         return Rejected(self.channel, self.file, pos, reason, mask_text(message), text[:65536])
 
     def community(self, value: object) -> str | None:
-        return self.communities.get(str(value or "").strip())
+        """The code a community value names; ``unknown`` when it is blank, says "not known"
+        or the mapping has no community field (the text stage places such a record); None
+        when it names no community of the district (``unknown_community``)."""
+        text = str(value if value is not None else "").strip()
+        return self.communities.get(text) or self.communities.get(text.lower())
 
     def implausible(self, pos: str, received: datetime, text: str, raw: object) -> Rejected | None:
         """The checks every channel shares after parsing: time range, length, mojibake."""

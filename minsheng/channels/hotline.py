@@ -24,10 +24,12 @@ import pyarrow.compute as pc
 from minsheng.channels.base import Channel, ChannelBatch, IngestLimits, ReadContext, UnreadableInput
 from minsheng.channels.decode import SAMPLE, sniff_encoding
 from minsheng.channels.sql import channel_sql
-from minsheng.channels.tabular import TabularInput, read_tabular
+from minsheng.channels.tabular import TabularInput, read_tabular, require_columns
+from minsheng.channels.times import FALLBACK_FORMATS
 from minsheng.clock import Clock, SystemClock
 from minsheng.domain import ChannelMapping, District
 from minsheng.pii import PREFILTER, SQL_PATTERNS, mask_array, mask_text, mask_value, true_positions
+from minsheng.records import compose_text
 from minsheng.textcheck import HINT, mojibake_flags
 
 
@@ -38,6 +40,8 @@ class ValidatedHotline:
 
     good: pa.Table
     rejected: pa.Table
+    #: what the positions count (``row``; ``line``/``item`` of a JSON export)
+    unit: str = "row"
 
 
 def validate_hotline(
@@ -50,17 +54,35 @@ def validate_hotline(
     source: str = "",
 ) -> ValidatedHotline:
     f = mapping.fields
-    missing = [col for col in f.values() if col not in inp.table.column_names]
-    if missing:
-        raise UnreadableInput(f"{source}: missing columns {', '.join(missing)}")
-    staged = pa.table({name: inp.table[col] for name, col in f.items()} | {"_row": inp.table["_row"]})
+    if missing := [name for name in REQUIRED if name not in f]:
+        raise UnreadableInput(f"{source}: channels.yaml maps no hotline field {', '.join(missing)}")
+    require_columns(inp, list(f.values()), source)
+    staged = _staged(inp, f)
     con = duckdb.connect()
     try:
         con.register("_staged", staged)
         result = _run_validation(con, mapping, district, clock, limits)
     finally:
         con.close()
-    return _finish(result, inp.ragged)
+    return _finish(result, inp.ragged, inp.ragged_reason, inp.unit)
+
+
+#: The fields a hotline mapping must have; ``community``, ``caller_phone`` and ``title`` may be
+#: left out (an unmapped community loads as ``unknown`` and is placed from the text).
+REQUIRED = ("order_id", "received_at", "text")
+#: The fields the validating query reads, in its order.
+STAGED = ("order_id", "received_at", "community", "caller_phone", "text")
+
+
+def _staged(inp: TabularInput, f: dict[str, str]) -> pa.Table:
+    """The validating query's input: the mapped columns by field name, null for a field the
+    mapping leaves out, the title joined to the text as training joins them."""
+    n = inp.table.num_rows
+    cols = {name: inp.table[f[name]] if name in f else pa.nulls(n, pa.string()) for name in STAGED}
+    if "title" in f:
+        cols["text"] = pa.array([compose_text(t, b) for t, b in zip(
+            inp.table[f["title"]].to_pylist(), cols["text"].to_pylist(), strict=True)], pa.string())
+    return pa.table(cols | {"_row": inp.table["_row"]})
 
 
 def validate_hotline_file(
@@ -89,8 +111,8 @@ def _validate_plain_csv(
     it. DuckDB and Arrow agree on a UTF-8 CSV whose header is plain, that has no field with
     a space or tab before its opening quote (DuckDB drops them), and no row that does not fit
     the header (the staging SQL fails on one); tests/test_hotline_fast_path.py compares them."""
-    if path.suffix.lower() != ".csv" or not path.is_file():
-        return None
+    if path.suffix.lower() != ".csv" or not path.is_file() or "title" in mapping.fields:
+        return None  # a title is joined to the text by compose_text, in Python
     with path.open("rb") as fh:
         sample = fh.read(SAMPLE)
         try:
@@ -112,9 +134,11 @@ def _validate_plain_csv(
         return None
     delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
     header = [h.strip() for h in first_line.split(delimiter)]
-    if len(set(header)) != len(header) or any(col not in header for col in mapping.fields.values()):
+    if (len(set(header)) != len(header) or any(col not in header for col in mapping.fields.values())
+            or any(name not in mapping.fields for name in REQUIRED)):
         return None
-    fields = ", ".join(f"c{header.index(col)} as {name}" for name, col in mapping.fields.items())
+    fields = ", ".join(f"c{header.index(mapping.fields[name])} as {name}" if name in mapping.fields
+                       else f"null::varchar as {name}" for name in STAGED)
     staging = channel_sql("hotline_csv").format(fields=fields, last=f"c{len(header) - 1}")
     con = duckdb.connect()
     try:
@@ -145,24 +169,26 @@ def _run_validation(
     clock: Clock | None, limits: IngestLimits,
 ) -> pa.Table:
     """validate_hotline.sql over ``_staged`` on ``con``: one row per row staged."""
-    communities = district.community_by_name()
+    communities = district.placement()  # blank and "unknown" values: community unknown
     now = (clock or SystemClock()).now()
     con.execute(channel_sql("pii_macros"))
     return con.sql(channel_sql("validate_hotline"), params={
         "formats": mapping.time_formats or ["%Y-%m-%d %H:%M:%S"],
+        "fallback_formats": FALLBACK_FORMATS,
         "earliest": datetime.combine(limits.earliest, datetime.min.time()),
         "latest": now + limits.future_tolerance,
         "max_chars": limits.max_chars,
         "pii_prefilter": PREFILTER,
         "mojibake_hint": HINT,
         "pii_or_mojibake": f"{PREFILTER}|{HINT}",
-        "community_names": list(communities),
+        "community_names": list(communities),  # matched trimmed, as written (not lower-cased)
         "community_codes": list(communities.values()),
         **SQL_PATTERNS,
     }).to_arrow_table()
 
 
-def _finish(result: pa.Table, ragged_rows: list[tuple[int | None, str]]) -> ValidatedHotline:
+def _finish(result: pa.Table, ragged_rows: list[tuple[int | None, str]],
+            ragged_reason: str = "ragged_row", unit: str = "row") -> ValidatedHotline:
     """Split the validating query's rows into good and rejected ones; judge mojibake and mask
     the texts the SQL left to Python."""
     if result["reason"].null_count == result.num_rows:  # the common case: nothing to reject
@@ -206,13 +232,15 @@ def _finish(result: pa.Table, ragged_rows: list[tuple[int | None, str]]) -> Vali
     })
     ragged = pa.table({
         "_row": pa.array([n for n, _ in ragged_rows], pa.int64()),
-        "reason": pa.array(["ragged_row"] * len(ragged_rows), pa.string()),
-        "message": pa.array(["fields do not match the header"] * len(ragged_rows), pa.string()),
+        "reason": pa.array([ragged_reason] * len(ragged_rows), pa.string()),
+        "message": pa.array(["fields do not match the header" if ragged_reason == "ragged_row"
+                             else "not a JSON object"] * len(ragged_rows), pa.string()),
         "payload": pa.array([mask_text(t)[:65536] for _, t in ragged_rows], pa.string()),
     })
     return ValidatedHotline(
         good.select(["order_id", "received_at", "community", "text", "caller_phone", "_row"]),
         pa.concat_tables([rejected, ragged]),
+        unit,
     )
 
 
@@ -224,7 +252,7 @@ def batch_from_validated(v: ValidatedHotline, source_file: str) -> ChannelBatch:
         "key": good["order_id"], "received_at": good["received_at"].cast(pa.timestamp("us")),
         "community": good["community"], "text": good["text"],
         "extra_json": pa.repeat(pa.scalar("", pa.string()), n),
-        "source_pos": pc.binary_join_element_wise("row ", pc.cast(good["_row"], pa.string()), ""),
+        "source_pos": pc.binary_join_element_wise(f"{v.unit} ", pc.cast(good["_row"], pa.string()), ""),
         "_ord": good["_row"],
     })
     contacts = pa.table({"key": good["order_id"],
@@ -233,7 +261,7 @@ def batch_from_validated(v: ValidatedHotline, source_file: str) -> ChannelBatch:
     rej = v.rejected
     rejected = pa.table({
         "source_pos": pc.binary_join_element_wise(
-            "row ", pc.fill_null(pc.cast(rej["_row"], pa.string()), "?"), ""),
+            f"{v.unit} ", pc.fill_null(pc.cast(rej["_row"], pa.string()), "?"), ""),
         "reason": rej["reason"], "message": rej["message"], "payload": rej["payload"],
     })
     return ChannelBatch("hotline", source_file, records, rejected, contacts=contacts)
@@ -246,7 +274,7 @@ def read(path: Path, ctx: ReadContext) -> ChannelBatch:
 
 CHANNEL = Channel(
     name="hotline",
-    patterns=("hotline/*.csv", "hotline/*.xlsx"),
+    patterns=("hotline/*.csv", "hotline/*.xlsx", "hotline/*.json", "hotline/*.jsonl"),
     read=read,
     raw_table="raw_hotline",
     key_column="order_id",

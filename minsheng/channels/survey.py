@@ -1,4 +1,4 @@
-"""The satisfaction survey: a questionnaire export (CSV or .xlsx), one row per returned
+"""The satisfaction survey: a questionnaire export (CSV, .xlsx or JSON), one row per returned
 questionnaire, its Likert answers and an open question whose answer is itself demand."""
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from minsheng.channels.base import (
     ReadContext,
     UnreadableInput,
 )
-from minsheng.channels.tabular import read_tabular
+from minsheng.channels.tabular import read_tabular, require_columns
 from minsheng.channels.times import parse_time
+from minsheng.domain import UNKNOWN_COMMUNITY
 from minsheng.pii import mask_text
 
 _POLARITY = {"赞成": 1, "满意": 1, "一般": 0, "不赞成": -1, "不满意": -1}
@@ -33,15 +34,14 @@ def records(path: Path, ctx: ReadContext) -> Iterator[Item]:
                               "(its items) before ingesting questionnaires")
     f = mapping.fields
     inp = read_tabular(path, mapping.encoding)
-    header = [c for c in inp.table.column_names if c != "_row"]
-    missing = [c for c in f.values() if c not in header]
-    if missing:
-        raise UnreadableInput(f"{path.name}: missing columns {', '.join(missing)}")
+    header = inp.header
+    require_columns(inp, list(f.values()), path.name)
     for n, raw in inp.ragged:
-        yield ctx.reject(f"row {n}", "ragged_row", "fields do not match the header", raw)
+        yield ctx.reject(inp.pos(n), inp.ragged_reason, "fields do not match the header"
+                         if inp.ragged_reason == "ragged_row" else "not a JSON object", raw)
     numbers = inp.table["_row"].to_pylist()
     rows = zip(*(inp.table[c].to_pylist() for c in header), strict=True)
-    idx = {name: header.index(col) for name, col in f.items()}
+    idx = {name: header.index(col) for name, col in f.items() if col in header}
     items = district.survey.items
     item_cols: list[int] = []
     for n, item in enumerate(items, start=mapping.item_offset):
@@ -52,12 +52,19 @@ def records(path: Path, ctx: ReadContext) -> Iterator[Item]:
         item_cols.append(col)
     max_blank = district.survey.max_blank_items
     for row_no, row in zip(numbers, rows, strict=True):
-        pos = f"row {row_no}"
+        pos = inp.pos(row_no)
         get = {name: row[i].strip() for name, i in idx.items()}
         if not get["response_id"]:
             yield ctx.reject(pos, "missing_key", "empty response id", get)
             continue
-        community = ctx.community(get["community"])
+        # the community question is one a valid questionnaire answers (the case study's
+        # validity rule: blank is invalid); a questionnaire without one is placed from its text
+        if "community" not in get:
+            community: str | None = UNKNOWN_COMMUNITY
+        elif get["community"]:
+            community = ctx.community(get["community"])
+        else:
+            community = None
         if community is None:
             yield ctx.reject(pos, "invalid_questionnaire", "community missing or unknown", get)
             continue
@@ -101,7 +108,7 @@ def read(path: Path, ctx: ReadContext) -> ChannelBatch:
 
 CHANNEL = Channel(
     name="survey",
-    patterns=("survey/*.csv", "survey/*.xlsx"),
+    patterns=("survey/*.csv", "survey/*.xlsx", "survey/*.json", "survey/*.jsonl"),
     read=read,
     raw_table="raw_survey",
     key_column="response_id",

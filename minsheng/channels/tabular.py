@@ -1,12 +1,15 @@
-"""Tabular exports (CSV in any encoding districts send, .xlsx) read whole into Arrow as
-all-string columns, each row keeping its position in the file."""
+"""Exports read whole into Arrow as all-string columns, each row keeping its position in the
+file: CSV in any encoding districts send, .xlsx, and JSON (JSON Lines or one array of
+objects). One reader per format, chosen by the file's extension, for every tabular channel
+(hotline, platform, survey): a district sends whichever its system exports."""
 
 from __future__ import annotations
 
 import csv
 import io
 from dataclasses import dataclass
-from datetime import datetime
+import json
+from datetime import date, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -14,6 +17,7 @@ import pyarrow.csv as pv
 
 from minsheng.channels.base import UnreadableInput
 from minsheng.channels.decode import SAMPLE, sniff_encoding
+from minsheng.channels.jsonfile import json_entries
 
 
 @dataclass
@@ -24,6 +28,19 @@ class TabularInput:
     table: pa.Table
     ragged: list[tuple[int | None, str]]
     encoding: str
+    #: what a position counts: ``row`` (CSV record, worksheet row), ``line`` (JSON Lines) or
+    #: ``item`` (of a JSON array)
+    unit: str = "row"
+    #: the reason a ragged entry is quarantined with: ``ragged_row``, or ``bad_json`` for an
+    #: entry of a JSON file that does not parse or is no object
+    ragged_reason: str = "ragged_row"
+
+    @property
+    def header(self) -> list[str]:
+        return [c for c in self.table.column_names if c != "_row"]
+
+    def pos(self, n: int | None) -> str:
+        return f"{self.unit} {'?' if n is None else n}"
 
 
 def _read_csv(path: Path, preferred: str | None) -> TabularInput:
@@ -130,17 +147,58 @@ def _cell_text(value: object) -> str:
         return ""
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, date):  # a date-only cell
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, bool):
+        return str(value).lower()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
 
 
+def _read_json(path: Path, preferred: str | None) -> TabularInput:
+    """JSON Lines or one array of objects: the columns are the keys in the order first seen;
+    an entry that does not parse or is no object is ragged (``bad_json``)."""
+    header: dict[str, None] = {}
+    objects: list[tuple[int, dict]] = []
+    bad: list[tuple[int | None, str]] = []
+    unit = "line"
+    for pos, value, error in json_entries(path, preferred):
+        unit, n = pos.split(" ")[0], int(pos.split(" ")[1])
+        if error is not None or not isinstance(value, dict):
+            bad.append((n, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)))
+            continue
+        header.update(dict.fromkeys(str(k).strip() for k in value))
+        objects.append((n, {str(k).strip(): v for k, v in value.items()}))
+    table = pa.table({h: pa.array([_cell_text(o.get(h)) for _, o in objects], pa.string()) for h in header})
+    table = table.append_column("_row", pa.array([n for n, _ in objects], pa.int64()))
+    return TabularInput(table, bad, "json", unit=unit, ragged_reason="bad_json")
+
+
+#: The readers by file extension; anything else is read as CSV.
+READERS = {".xlsx": "xlsx", ".xlsm": "xlsx", ".json": "json", ".jsonl": "json", ".ndjson": "json"}
+
+
 def read_tabular(path: Path, preferred_encoding: str | None = None) -> TabularInput:
-    """Read a CSV (any encoding districts send) or .xlsx export as all-string columns."""
+    """Read a CSV (any encoding districts send), .xlsx or JSON/JSON Lines export as all-string
+    columns; the extension chooses the reader."""
     if not path.exists():
         raise UnreadableInput(f"{path}: no such file")
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
+    kind = READERS.get(path.suffix.lower(), "csv")
+    if kind == "xlsx":
         return _read_xlsx(path)
+    if kind == "json":
+        return _read_json(path, preferred_encoding)
     return _read_csv(path, preferred_encoding)
+
+
+def require_columns(inp: TabularInput, columns: list[str], source: str) -> None:
+    """:class:`UnreadableInput` naming the mapped columns a file does not have (a mistyped
+    mapping in ``channels.yaml`` or another export layout)."""
+    if missing := [c for c in columns if c not in inp.header]:
+        raise UnreadableInput(f"{source}: missing columns {', '.join(missing)} (its columns: "
+                              f"{', '.join(inp.header) or 'none'}); map them in channels.yaml")
 
 

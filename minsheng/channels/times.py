@@ -1,4 +1,9 @@
-"""Times as districts write them, parsed into the district's naive wall time."""
+"""Times as districts write them, parsed into the district's naive wall time.
+
+One list of formats (:data:`FALLBACK_FORMATS`) serves both parsers: :func:`parse_time` here
+and the hotline's validating SQL (``sql/validate_hotline.sql`` gets it as a parameter), so that
+a time either reads is read the same by both (``tests/test_hostile_inputs.py`` compares them).
+"""
 
 from __future__ import annotations
 
@@ -8,18 +13,31 @@ from zoneinfo import ZoneInfo
 
 TZ = ZoneInfo("Asia/Shanghai")
 
+#: Tried after a channel's own formats: the shapes real exports use. Month and day may be one
+#: digit (``2026/11/3``); date-only times are midnight; ``20261103`` is a compact date.
+FALLBACK_FORMATS: list[str] = [
+    "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d",
+    "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d",
+    "%Y.%m.%d %H:%M:%S", "%Y.%m.%d %H:%M", "%Y.%m.%d",
+    "%Y%m%d %H:%M:%S", "%Y%m%d %H:%M", "%Y%m%d%H%M%S", "%Y%m%d",
+    "%Y年%m月%d日 %H时%M分%S秒", "%Y年%m月%d日 %H时%M分", "%Y年%m月%d日%H时%M分",
+    "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日%H:%M", "%Y年%m月%d日",
+]
+
 _CN_TIME = re.compile(
-    r"^(\d{4})年(\d{1,2})月(\d{1,2})日\s*(?:(\d{1,2})[时:](\d{1,2})分?(?:(\d{1,2})秒?)?)?$"
+    r"^(\d{4})年(\d{1,2})月(\d{1,2})日\s*(?:(\d{1,2})[时:](\d{1,2})分?(?::?(\d{1,2})秒?)?)?$"
 )
+_SERIAL = re.compile(r"\d{5}(\.\d+)?")
 
 
 def parse_time(value: str, formats: list[str]) -> datetime:
     """Parse a time into naive Asia/Shanghai wall time: the channel's formats first, then
-    ``2026年10月1日 9时30分``, ISO 8601 and Excel serial dates. Raises ValueError."""
+    :data:`FALLBACK_FORMATS` (``2026/11/3``, ``2026年11月3日 14:05``, ``20261103``…), ISO 8601
+    with or without an offset, and Excel serial dates. Raises ValueError."""
     value = value.strip()
     if not value:
         raise ValueError("empty time")
-    for fmt in formats:
+    for fmt in [*formats, *FALLBACK_FORMATS]:
         try:
             dt = datetime.strptime(value, fmt)
         except ValueError:
@@ -33,10 +51,15 @@ def parse_time(value: str, formats: list[str]) -> datetime:
         return _local(datetime.fromisoformat(value))
     except ValueError:
         pass
-    if re.fullmatch(r"\d{5}(\.\d+)?", value):  # Excel serial date (1900 system)
-        # Excel stores times as day fractions: round to the second it displayed
-        return datetime(1899, 12, 30) + timedelta(seconds=round(float(value) * 86400))
+    if _SERIAL.fullmatch(value):
+        return from_excel_serial(float(value))
     raise ValueError(f"unrecognised time {value!r}")
+
+
+def from_excel_serial(serial: float) -> datetime:
+    """An Excel serial date (1900 system) as the wall time it displays: Excel stores times as
+    day fractions, so round to the second."""
+    return datetime(1899, 12, 30) + timedelta(seconds=round(serial * 86400))
 
 
 def _local(dt: datetime) -> datetime:

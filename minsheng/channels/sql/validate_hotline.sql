@@ -1,8 +1,9 @@
 -- validate a staged hotline export (_staged: order_id, received_at, community, caller_phone,
 -- text, _row, all varchar but _row): one row out per row in, in the same order (no join, no
 -- aggregate), reason null when it is good.
--- times are asia/shanghai wall time: configured formats, then chinese, then iso (with an
--- offset: converted), then excel serial dates.
+-- times are asia/shanghai wall time: configured formats, then the fallback formats of
+-- minsheng/channels/times.py (date-only, chinese, compact), then iso (with an offset:
+-- converted), then excel serial dates.
 -- personal data in the text is masked here (macros in pii_macros.sql), in the order of
 -- minsheng.pii.mask: e-mail, addresses, numbers. sql masks the common shapes itself; a text
 -- it cannot mask exactly comes out as read with pii_hard set, and python masks it: an e-mail,
@@ -37,10 +38,7 @@ timed as (
         case
             when configured is not null then configured
             else coalesce(
-                try_strptime(received_raw, [
-                    '%Y年%m月%d日 %H时%M分%S秒', '%Y年%m月%d日 %H时%M分', '%Y年%m月%d日%H时%M分',
-                    '%Y年%m月%d日 %H:%M:%S', '%Y年%m月%d日 %H:%M', '%Y年%m月%d日'
-                ]),
+                try_strptime(received_raw, $fallback_formats),
                 case when regexp_matches(received_raw, '(Z|[+-]\d{2}:?\d{2})$')
                      then timezone('Asia/Shanghai', try_cast(received_raw as timestamptz)) end,
                 try_cast(received_raw as timestamp),
@@ -54,7 +52,10 @@ timed as (
 
 -- a lookup, not a join: the rows keep the order they were read in
 joined as (
-    select *, $community_codes[list_position($community_names, community_raw)] as community
+    select
+        *,
+        coalesce($community_codes[list_position($community_names, community_raw)],
+                 $community_codes[list_position($community_names, lower(community_raw))]) as community
     from timed
 ),
 
