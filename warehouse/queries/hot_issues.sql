@@ -1,19 +1,30 @@
 -- the hottest issues of one week: live, at least two messages, by heat at the week's end, with their place, trend (items per week up to the week) and two masked examples (param: week)
-with upto as (
+-- ranking first, counting after: the 200 hottest live issues that may have two messages by
+-- the week (two that week, or two by now) are counted exactly, and the 20 hottest of those
+-- with two messages by the week are returned; only the top of the list is ever aggregated
+with candidates as (
+    select w.issue_id, w.heat, w.status, w.residents, w.likes
+    from issue_weeks as w
+    join issues as i using (issue_id)
+    where w.week = $week and w.status <> 'dormant' and (w.messages >= 2 or i.messages >= 2)
+    order by w.heat desc, w.issue_id
+    limit 200
+),
+
+upto as (
     select issue_id, list(items order by week) as trend, sum(items) as items,
            sum(messages) as messages
     from issue_weeks
-    where week <= $week
-      and issue_id in (select issue_id from issue_weeks where week = $week and status <> 'dormant')
+    where week <= $week and issue_id in (select issue_id from candidates)
     group by issue_id
 ),
 
 top as (
-    select w.issue_id, w.heat, w.status, w.residents, w.likes, u.items, u.messages, u.trend
-    from issue_weeks as w
+    select c.*, u.items, u.messages, u.trend
+    from candidates as c
     join upto as u using (issue_id)
-    where w.week = $week and w.status <> 'dormant' and u.messages >= 2
-    order by w.heat desc, w.issue_id
+    where u.messages >= 2
+    order by c.heat desc, c.issue_id
     limit 20
 ),
 
