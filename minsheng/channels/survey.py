@@ -38,7 +38,7 @@ def records(path: Path, ctx: ReadContext) -> Iterator[Item]:
     if missing:
         raise UnreadableInput(f"{path.name}: missing columns {', '.join(missing)}")
     for n, raw in inp.ragged:
-        yield ctx.reject(f"row {n}", "ragged_row", "fields do not match the header", raw)
+        yield ctx.reject(f"row {n}", *inp.ragged_reason(n), raw)
     numbers = inp.table["_row"].to_pylist()
     rows = zip(*(inp.table[c].to_pylist() for c in header), strict=True)
     idx = {name: header.index(col) for name, col in f.items()}
