@@ -334,3 +334,33 @@ def test_a_meeting_item_with_a_nul_and_a_note_with_cr_line_ends(settings, tmp_pa
     batch = read_file("meeting", path, settings.mapping("meeting"), settings.district)
     assert batch.records.column("text").to_pylist() == ["路灯坏了", "楼道很黑"]
     assert batch.rejected.num_rows == 0
+
+
+def _survey_csv(settings, rows: list[tuple[str, bool]]) -> str:
+    import io
+
+    items = settings.district.survey.items
+    header = (["序号", "提交答卷时间", "1、您的身份", "2、您所在的社区"]
+              + [f"{n}、{it.name}" for n, it in enumerate(items, start=3)] + ["14、您对街道公共服务还有什么意见和建议？"])
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(header)
+    for rid, approve in rows:
+        w.writerow([rid, "2026/11/3 10:00:00", "户籍居民", "响水社区"]
+                   + [it.options[0 if approve else -1] for it in items] + ["无"])
+    return buf.getvalue()
+
+
+def test_a_survey_export_with_a_number_twice_keeps_the_last_everywhere(wh, settings, tmp_path):
+    path = tmp_path / "dup.csv"
+    path.write_text(_survey_csv(settings, [("1", True), ("2", True), ("1", False)]), encoding="utf-8")
+    loader.load_batch(wh, read_file("survey", path, settings.mapping("survey"), settings.district))
+    assert wh.execute("select response_id, source_pos from raw_survey order by 1").fetchall() == [
+        ("1", "row 4"), ("2", "row 3")]
+    polarity = dict(wh.execute("select response_id, sum(polarity) from survey_answers group by 1").fetchall())
+    assert polarity == {"1": -11, "2": 11}
+    # and a later export that flips it back supersedes both
+    path.write_text(_survey_csv(settings, [("1", True)]), encoding="utf-8")
+    loader.load_batch(wh, read_file("survey", path, settings.mapping("survey"), settings.district))
+    polarity = dict(wh.execute("select response_id, sum(polarity) from survey_answers group by 1").fetchall())
+    assert polarity == {"1": 11, "2": 11}
