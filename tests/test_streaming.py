@@ -11,7 +11,7 @@ from pathlib import Path
 
 import apache_beam as beam
 import pytest
-from hypothesis import HealthCheck, Phase, given
+from hypothesis import HealthCheck, Phase, example, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from apache_beam.metrics import MetricsFilter
@@ -514,6 +514,8 @@ def _apply(inbox: Path, op: tuple) -> None:
 
 @hsettings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.reuse, Phase.generate])
 @given(ops=st.lists(_OPS, min_size=1, max_size=10))
+@example(ops=[("append", 1, [0, 1]), ("poll", 0, 0), ("replace", 1, [2, 3, 4]), ("poll", 0, 0),
+              ("replace", 1, [5, 6, 7]), ("rename", 1, 0), ("broken", 3, 0), ("append", 3, [8])])
 def test_inbox_property_streamed_equals_one_batch_ingest(settings, tmp_path_factory, monkeypatch_stage, ops):
     """Any sequence of appends, copies, renames, replacements, truncations, deletions and
     broken lines, with micro-batches in between: the warehouse holds every record that was in
