@@ -55,6 +55,8 @@ def _damage(data: bytes, encoding: str, final: bool) -> int | None:
     text = codecs.getincrementaldecoder(encoding)("replace").decode(data, final=final)
     runs = len(re.findall("\ufffd+", text))
     good = sum(1 for ch in text if ord(ch) > 127 and ch != "\ufffd")
+    if text.count("\ufffd") > max(8, 0.1 * len(text)):  # damage everywhere: not this encoding
+        return None
     return runs if runs <= 2 + MAX_DAMAGE * good else None
 
 
