@@ -90,6 +90,11 @@ def _read_csv(path: Path, preferred: str | None) -> TabularInput:
 
     source: Path | io.BytesIO = path
     markers: dict[str, str] = {}
+    if not encoding.startswith("utf-16"):
+        try:  # a damaged header would give Arrow column names that are not text
+            re.split(rb"\r\n|\r|\n", sample, maxsplit=1)[0].decode(encoding)
+        except UnicodeDecodeError:
+            source, pyarrow_encoding = io.BytesIO(_decoded(path, encoding).encode("utf-8")), "utf8"
     if _odd_quotes(path, encoding):
         # a quote never closed: decode here, and put the records it would swallow back
         fixed, markers = close_unterminated(_decoded(path, encoding), delimiter)
