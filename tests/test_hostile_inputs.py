@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from minsheng.channels import IngestLimits, read_file
+from minsheng.channels import IngestLimits, UnreadableInput, read_file
 from minsheng.channels.hotline import validate_hotline
 from minsheng.channels.tabular import read_tabular
 from minsheng.channels.times import parse_time
@@ -364,3 +364,12 @@ def test_a_survey_export_with_a_number_twice_keeps_the_last_everywhere(wh, setti
     loader.load_batch(wh, read_file("survey", path, settings.mapping("survey"), settings.district))
     polarity = dict(wh.execute("select response_id, sum(polarity) from survey_answers group by 1").fetchall())
     assert polarity == {"1": 11, "2": 11}
+
+
+def test_a_damaged_header_makes_the_file_unreadable_not_a_crash(settings, tmp_path):
+    header = HOTLINE_HEADER.encode()
+    data = header[:7] + b"," + header[7:] + GOOD_1.encode()  # a comma inside a character
+    path = tmp_path / "h.csv"
+    path.write_bytes(data)
+    with pytest.raises(UnreadableInput, match="missing columns"):
+        read_file("hotline", path, settings.mapping("hotline"), settings.district)
