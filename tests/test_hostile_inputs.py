@@ -373,3 +373,9 @@ def test_a_damaged_header_makes_the_file_unreadable_not_a_crash(settings, tmp_pa
     path.write_bytes(data)
     with pytest.raises(UnreadableInput, match="missing columns"):
         read_file("hotline", path, settings.mapping("hotline"), settings.district)
+
+
+def test_a_ragged_row_with_a_damaged_character_is_one_ragged_row(settings, tmp_path):
+    data = (HOTLINE_HEADER + GOOD_1).encode() + "H2,2026-11-03 09:05:00,响水社区,,路灯,坏了".encode() + b"\xff\n" \
+        + GOOD_3.encode()
+    assert read_bytes_as(settings, tmp_path, "hotline", "r.csv", data) == (["H1", "H3"], {"row 3": "ragged_row"})

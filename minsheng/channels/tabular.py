@@ -138,7 +138,9 @@ def _read_csv(path: Path, preferred: str | None) -> TabularInput:
         try:
             table, ragged = read(threads=True)
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-            if "UTF8" not in str(exc) and not isinstance(exc, UnicodeDecodeError):
+            # a ragged row holding a damaged character fails in Arrow's handler (its text is
+            # not UTF-8), which Arrow reports as a parse error: decoded here, it is a row again
+            if "UTF8" not in str(exc) and not isinstance(exc, UnicodeDecodeError) and isinstance(source, io.BytesIO):
                 raise
             # A damaged character (a truncated file, a stray byte) must not cost the whole
             # file: decode with replacement characters, and the mojibake check quarantines
