@@ -292,7 +292,10 @@ def test_unbounded_pipeline_writes_panes_that_the_loader_merges(tmp_path, tmp_pa
     models, inputs = trained_models(base, settings), generated_inputs(base, settings)
     inbox = tmp_path / "inbox"
     copy_channels(inputs, inbox, "hotline", "platform")
-    hotline, platform = (str(next((inbox / c).glob("*"))) for c in ("hotline", "platform"))
+    # the stream matches one file of each channel: the inbox holds only those
+    hotline, platform = (str(sorted((inbox / c).glob("*"))[0]) for c in ("hotline", "platform"))
+    for extra in [p for c in ("hotline", "platform") for p in sorted((inbox / c).glob("*"))[1:]]:
+        extra.unlink()
     stream = (
         test_stream.TestStream()
         .advance_watermark_to(event_seconds(datetime(2026, 9, 1)))
@@ -370,7 +373,8 @@ def test_process_cli_streaming_then_batch(prefect_harness, tmp_path, tmp_path_fa
             where not exists (select 1 from demand_items d where d.feedback_id = f.feedback_id)
               and not exists (select 1 from quarantine q where q.record_id = f.feedback_id)
         """).fetchall()[0][0] == 0
-        assert con.execute("select count(*) from inbox_files").fetchall()[0][0] == 1
+        assert con.execute("select count(*) from inbox_files").fetchall()[0][0] == len(
+            list((inbox / "hotline").glob("*.csv")))
     finally:
         con.close()
     batch = runner.invoke(app, ["process"])  # everything is processed already
