@@ -50,7 +50,7 @@ def close_unterminated(text: str, delimiter: str) -> tuple[str, dict[str, str]]:
     record it opens is cut at the end of its line, and the lines after it are read again."""
     originals: dict[str, str] = {}
     token = re.compile('""|"|\r\n|\r|\n|' + re.escape(delimiter))
-    while len(originals) < 1000:
+    while len(originals) < 20:  # each round rescans the text: bounded
         inside, field_start, record_start, open_record, open_at = False, 0, 0, 0, 0
         for m in token.finditer(text):
             tok = m.group()
