@@ -512,6 +512,9 @@ def contacts(
 
 
 def main(argv: list[str] | None = None) -> None:
+    from flows.lifetime import children_die_with_this_process
+
+    children_die_with_this_process()  # Prefect's temporary server, Beam's workers
     _prepare_env()
     app(args=argv)
 

@@ -34,7 +34,7 @@ from flows.tasks import (
     process_task,
     report_task,
 )
-from minsheng.channels import CHANNELS, UnreadableInput, discover, read_file
+from minsheng.channels import CHANNELS, discover, read_file
 from minsheng.channels import get as get_channel
 from minsheng.clock import SystemClock
 from minsheng.domain import iso_week
@@ -81,12 +81,13 @@ def ingest_flow(channel: str, paths: list[str], db: str | None = None) -> Any:
             progress.update(bar, description=f"ingest {name}")
             try:
                 counts = ingest_file_task(ctx, channel, path)
-            except UnreadableInput as exc:
-                unreadable.append({"file": name, "error": str(exc)})
-                problems.append(f"cannot read {name}: {exc}")
-                continue
             finally:
                 progress.advance(bar, sizes[path])
+            if "unreadable" in counts:
+                why = str(counts["unreadable"]).removeprefix(f"{name}: ")
+                unreadable.append({"file": name, "error": why})
+                problems.append(f"cannot read {name}: {why}")
+                continue
             total.add(LoadCounts(**{k: v for k, v in counts.items() if k != "reasons"}))
             rows.append({"file": name, **counts})
             if problem := _quarantine_problem(name, counts, ctx.settings.ingest.fail_quarantine_share):

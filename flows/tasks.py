@@ -53,12 +53,17 @@ def _retry_on_io(task, task_run, state) -> bool:  # type: ignore[no-untyped-def]
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1, retry_condition_fn=_retry_on_io)
 def ingest_file_task(ctx: RunContext, channel: str, path: str) -> dict[str, Any]:
-    """Read, validate and load one file; its counts and its quarantined rows by reason."""
+    """Read, validate and load one file; its counts and its quarantined rows by reason, or
+    ``{"unreadable": why}`` for a file that cannot be read at all (returned, not raised: the
+    flow reports it once, in one line, and Prefect does not log a failed task for it)."""
     from prefect.runtime import flow_run
 
     s = ctx.settings
-    batch = read_file(channel, Path(path), s.mapping(channel), s.district, limits=s.ingest.limits(),
-                      pseudonym_key=s.pseudonym_key())
+    try:
+        batch = read_file(channel, Path(path), s.mapping(channel), s.district, limits=s.ingest.limits(),
+                          pseudonym_key=s.pseudonym_key())
+    except UnreadableInput as exc:
+        return {"unreadable": str(exc)}
     with ctx.warehouse.connect() as con:
         counts: dict[str, Any] = load_batch(con, batch, ctx.warehouse.contacts,
                                             run_id=f"flow-run:{flow_run.id}").as_dict()

@@ -78,10 +78,18 @@ def ingest_new(wh: Warehouse, inbox: Inbox, reader: Reader) -> list[staging.Inbo
     moved, batches = [], []
     for sl in inbox.scan(cursors):
         try:
-            batches.append(inbox.read(sl, reader))
+            batch = inbox.read(sl, reader)
+            if batch is not None:
+                batches.append(batch)
         except UnreadableInput as exc:
             log.error("cannot read %s: %s", sl.path, exc)
             moved.append(sl.cursor(error=str(exc)))
+            continue
+        except FileNotFoundError:  # gone since the scan: nothing to record
+            continue
+        except Exception as exc:  # a reader's bug must not stop every later poll at this file
+            log.exception("reading %s failed", sl.path)
+            moved.append(sl.cursor(error=f"{type(exc).__name__}: {exc}"[:500]))
             continue
         moved.append(sl.cursor())
     staging.load_batches(wh, batches)

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from minsheng.channels import IngestLimits, read_file
+from minsheng.channels import IngestLimits, UnreadableInput, read_file
 from minsheng.channels.hotline import validate_hotline
 from minsheng.channels.tabular import read_tabular
 from minsheng.channels.times import parse_time
@@ -216,3 +216,168 @@ def test_prefilter_never_misses_what_mask_changes(text):
     if not pc.match_substring_regex(pa.array([text]), PREFILTER)[0].as_py():
         assert mask(text).text == text
     assert mask_array(pa.array([text])).to_pylist() == [mask(text).text]
+
+
+# --- issue 12: one bad value is one bad row, never the whole file ------------------------------
+
+HOTLINE_HEADER = "工单编号,受理时间,所属社区,来电号码,来电内容\n"
+GOOD_1 = "H1,2026-11-03 09:00:00,响水社区,13812345678,路灯坏了\n"
+GOOD_3 = "H3,2026-11-03 09:10:00,响水社区,,楼道很黑\n"
+
+
+def _platform_line(msg_id: str, posted_at: str = "2026-11-03T08:00:00+08:00", **more: object) -> str:
+    import json
+
+    return json.dumps({"msg_id": msg_id, "posted_at": posted_at, "community": "C08",
+                       "content": "停车难", **more}, ensure_ascii=False) + "\n"
+
+
+def read_bytes_as(settings, tmp_path, channel: str, name: str, data: bytes):
+    path = tmp_path / name
+    path.write_bytes(data)
+    batch = read_file(channel, path, settings.mapping(channel), settings.district,
+                      limits=settings.ingest.limits())
+    return (sorted(batch.records.column("key").to_pylist()),
+            {r["source_pos"]: r["reason"] for r in batch.rejected.to_pylist()})
+
+
+OUT_OF_RANGE = ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"]
+
+
+@pytest.mark.parametrize("stamp", OUT_OF_RANGE)
+def test_a_time_past_the_calendar_is_a_bad_time_in_every_channel(settings, tmp_path, stamp):
+    csv_data = (HOTLINE_HEADER + GOOD_1 + f"H2,{stamp},响水社区,,停车难\n" + GOOD_3).encode()
+    assert read_bytes_as(settings, tmp_path, "hotline", "t.csv", csv_data) == (["H1", "H3"], {"row 3": "bad_time"})
+    jsonl = (_platform_line("P1", stamp) + _platform_line("P2")).encode()
+    assert read_bytes_as(settings, tmp_path, "platform", "t.jsonl", jsonl) == (["P2"], {"line 1": "bad_time"})
+    note = f"日期：{stamp}\n社区：响水社区\n\n## 诉求\n\n1. 路灯坏了\n".encode()
+    assert read_bytes_as(settings, tmp_path, "meeting", "t.md", note) == ([], {"header": "bad_time"})
+    with pytest.raises(ValueError, match="out of range|unrecognised"):
+        parse_time(stamp, [])
+
+
+@pytest.mark.parametrize("line", [
+    "[" * 100_000 + "]" * 100_000 + "\n",
+    '{"msg_id": "P1", "posted_at": "2026-11-03T08:00:00+08:00", "community": "C08", "content": "a\\ud800"}\n',
+    '{"msg_id": "P1", "posted_at": "2026-11-03T08:00:00+08:00", "community": "C08", "content": "a", '
+    '"likes": ' + "9" * 5000 + "}\n",
+    '{"msg_id": "P1", "content": ' + "[" * 200 + "]" * 200 + "}\n",
+], ids=["nested-100000", "lone-surrogate", "5000-digits", "nested-200"])
+def test_a_json_line_python_cannot_hold_is_one_bad_line(settings, tmp_path, line):
+    for name, data in [("a.jsonl", _platform_line("P0") + line + _platform_line("P2")),
+                       ("b.json", "[" + _platform_line("P0") + "," + line + "," + _platform_line("P2") + "]")]:
+        keys, rejected = read_bytes_as(settings, tmp_path, "platform", name, data.encode())
+        assert keys == ["P0", "P2"]
+        assert list(rejected.values()) == ["bad_json"] and list(rejected)[0] in ("line 2", "item 2")
+
+
+def test_a_json_array_of_many_items_still_loads_them_all(settings, tmp_path):
+    data = "[" + ",".join(_platform_line(f"P{n}", text="a\\\"],{") for n in range(5)) + "]"
+    assert read_bytes_as(settings, tmp_path, "platform", "a.json", data.encode()) == (
+        [f"P{n}" for n in range(5)], {})
+
+
+def test_a_csv_with_cr_only_line_ends_loads(settings, tmp_path):
+    data = (HOTLINE_HEADER + GOOD_1 + GOOD_3).replace("\n", "\r").encode()
+    assert read_bytes_as(settings, tmp_path, "hotline", "cr.csv", data) == (["H1", "H3"], {})
+
+
+@pytest.mark.parametrize("damage", [b"\xff\xfe\xfd", b"\xed\xa0\xbd\xed\xb8\x80"], ids=["ff-fe-fd", "cesu-8"])
+def test_one_undecodable_row_is_quarantined_alone(settings, tmp_path, damage):
+    bad_row = "H2,2026-11-03 09:05:00,响水社区,,停车".encode() + damage + b"\n"
+    data = (HOTLINE_HEADER + GOOD_1).encode() + bad_row + GOOD_3.encode()
+    assert read_bytes_as(settings, tmp_path, "hotline", "d.csv", data) == (["H1", "H3"], {"row 3": "mojibake"})
+    jsonl = _platform_line("P1").encode() + b'{"msg_id": "P3", "posted_at": "2026-11-03T08:00:00+08:00", ' \
+        b'"community": "C08", "content": "' + damage + b'"}\n' + _platform_line("P2").encode()
+    assert read_bytes_as(settings, tmp_path, "platform", "d.jsonl", jsonl) == (["P1", "P2"], {"line 2": "mojibake"})
+    note = "日期：2026-11-05\n社区：响水社区\n\n## 诉求\n\n1. 路灯坏了\n2. 楼道".encode() + damage + b"\n"
+    keys, rejected = read_bytes_as(settings, tmp_path, "meeting", "d.md", note)
+    assert len(keys) == 1 and list(rejected.values()) == ["mojibake"]
+
+
+def test_a_gbk_file_is_still_gbk(settings, tmp_path):
+    data = (HOTLINE_HEADER + GOOD_1 + GOOD_3).encode("gb18030")
+    assert read_bytes_as(settings, tmp_path, "hotline", "g.csv", data) == (["H1", "H3"], {})
+
+
+def test_a_fifty_megabyte_text_is_one_row_too_long(settings, tmp_path):
+    data = (HOTLINE_HEADER + GOOD_1 + "H2,2026-11-03 09:05:00,响水社区,," + "x" * 50_000_000 + "\n" + GOOD_3).encode()
+    assert read_bytes_as(settings, tmp_path, "hotline", "big.csv", data) == (["H1", "H3"], {"row 3": "text_too_long"})
+
+
+def test_an_unterminated_quote_is_quarantined_and_swallows_nothing(settings, tmp_path):
+    data = (HOTLINE_HEADER + GOOD_1 + 'H2,2026-11-03 09:05:00,响水社区,,"停车难\n' + GOOD_3).encode()
+    keys, rejected = read_bytes_as(settings, tmp_path, "hotline", "q.csv", data)
+    assert (keys, rejected) == (["H1", "H3"], {"row 3": "unterminated_quote"})
+    # a quote inside an unquoted field is a character, and a closed multi-line field is fine
+    data = (HOTLINE_HEADER + 'H1,2026-11-03 09:00:00,响水社区,,门高2"\n'
+            + 'H2,2026-11-03 09:05:00,响水社区,,"多行\n文本"\n' + GOOD_3).encode()
+    assert read_bytes_as(settings, tmp_path, "hotline", "q2.csv", data) == (["H1", "H2", "H3"], {})
+
+
+def test_utf16_le_without_a_bom_is_little_endian(settings, tmp_path):
+    data = (HOTLINE_HEADER + GOOD_1 + GOOD_3).encode("utf-16-le")
+    assert read_bytes_as(settings, tmp_path, "hotline", "u.csv", data) == (["H1", "H3"], {})
+    data = (HOTLINE_HEADER + GOOD_1 + GOOD_3).encode("utf-16-be")
+    assert read_bytes_as(settings, tmp_path, "hotline", "u.csv", data) == (["H1", "H3"], {})
+
+
+def test_a_meeting_item_with_a_nul_and_a_note_with_cr_line_ends(settings, tmp_path):
+    note = "日期：2026-11-05\n社区：响水社区\n\n## 诉求\n\n1. 路灯\x00坏了\n2. 楼道很黑\n"
+    path = tmp_path / "nul.md"
+    path.write_text(note, encoding="utf-8")
+    batch = read_file("meeting", path, settings.mapping("meeting"), settings.district)
+    assert batch.records.column("text").to_pylist() == ["路灯坏了", "楼道很黑"]
+    assert batch.rejected.num_rows == 0
+    start = batch.records.column("span_start").to_pylist()[0]
+    assert note[start:].startswith("路灯")
+    path = tmp_path / "cr.md"
+    path.write_text(note.replace("\x00", "").replace("\n", "\r"), encoding="utf-8", newline="")
+    batch = read_file("meeting", path, settings.mapping("meeting"), settings.district)
+    assert batch.records.column("text").to_pylist() == ["路灯坏了", "楼道很黑"]
+    assert batch.rejected.num_rows == 0
+
+
+def _survey_csv(settings, rows: list[tuple[str, bool]]) -> str:
+    import io
+
+    items = settings.district.survey.items
+    header = (["序号", "提交答卷时间", "1、您的身份", "2、您所在的社区"]
+              + [f"{n}、{it.name}" for n, it in enumerate(items, start=3)] + ["14、您对街道公共服务还有什么意见和建议？"])
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(header)
+    for rid, approve in rows:
+        w.writerow([rid, "2026/11/3 10:00:00", "户籍居民", "响水社区"]
+                   + [it.options[0 if approve else -1] for it in items] + ["无"])
+    return buf.getvalue()
+
+
+def test_a_survey_export_with_a_number_twice_keeps_the_last_everywhere(wh, settings, tmp_path):
+    path = tmp_path / "dup.csv"
+    path.write_text(_survey_csv(settings, [("1", True), ("2", True), ("1", False)]), encoding="utf-8")
+    loader.load_batch(wh, read_file("survey", path, settings.mapping("survey"), settings.district))
+    assert wh.execute("select response_id, source_pos from raw_survey order by 1").fetchall() == [
+        ("1", "row 4"), ("2", "row 3")]
+    polarity = dict(wh.execute("select response_id, sum(polarity) from survey_answers group by 1").fetchall())
+    assert polarity == {"1": -11, "2": 11}
+    # and a later export that flips it back supersedes both
+    path.write_text(_survey_csv(settings, [("1", True)]), encoding="utf-8")
+    loader.load_batch(wh, read_file("survey", path, settings.mapping("survey"), settings.district))
+    polarity = dict(wh.execute("select response_id, sum(polarity) from survey_answers group by 1").fetchall())
+    assert polarity == {"1": 11, "2": 11}
+
+
+def test_a_damaged_header_makes_the_file_unreadable_not_a_crash(settings, tmp_path):
+    header = HOTLINE_HEADER.encode()
+    data = header[:7] + b"," + header[7:] + GOOD_1.encode()  # a comma inside a character
+    path = tmp_path / "h.csv"
+    path.write_bytes(data)
+    with pytest.raises(UnreadableInput, match="missing columns"):
+        read_file("hotline", path, settings.mapping("hotline"), settings.district)
+
+
+def test_a_ragged_row_with_a_damaged_character_is_one_ragged_row(settings, tmp_path):
+    data = (HOTLINE_HEADER + GOOD_1).encode() + "H2,2026-11-03 09:05:00,响水社区,,路灯,坏了".encode() + b"\xff\n" \
+        + GOOD_3.encode()
+    assert read_bytes_as(settings, tmp_path, "hotline", "r.csv", data) == (["H1", "H3"], {"row 3": "ragged_row"})

@@ -2,54 +2,100 @@
 
 Districts send UTF-8 (with or without a BOM), GB18030/GBK from Excel on Chinese Windows, and
 UTF-16 ("Unicode text" exports, sometimes without a BOM). The order of trust: a BOM; then the
-NUL pattern of BOM-less UTF-16; then strict UTF-8; then the channel's declared encoding; then
-GB18030.
+NUL pattern of BOM-less UTF-16 (NULs in the odd bytes: little-endian, in the even ones:
+big-endian); then strict UTF-8; then the channel's declared encoding; then GB18030.
+
+A file damaged in a few places (a stray ``\\xff``, CESU-8 surrogates, a character cut by a
+truncation) is still in its encoding: it is decoded with U+FFFD for the damaged bytes, and the
+mojibake check quarantines the rows that hold one. Only a file in none of the encodings —
+damage everywhere — is unreadable as a whole.
 """
 
 from __future__ import annotations
 
 import codecs
+import re
 from pathlib import Path
 
 from minsheng.channels.base import UnreadableInput
 
 #: Bytes read to decide a file's encoding.
 SAMPLE = 1 << 16
+#: A text may be damaged in two places plus this share of its (other) non-ASCII characters to
+#: be read with replacement characters; a GBK file read as UTF-8 is damaged at nearly every
+#: Chinese character.
+MAX_DAMAGE = 0.02
+
+
+def utf16_without_bom(sample: bytes) -> str | None:
+    """``utf-16-le`` / ``utf-16-be`` when the sample looks like BOM-less UTF-16: many NULs, all
+    on one side of the byte pairs (ASCII characters in UTF-16). None otherwise."""
+    head = sample[:4096]
+    nuls = head.count(b"\x00")
+    if nuls < 8 or nuls * 10 < len(head):
+        return None
+    odd, even = head[1::2].count(0), head[0::2].count(0)
+    if odd >= 4 * max(even, 1):
+        return "utf-16-le"
+    if even >= 4 * max(odd, 1):
+        return "utf-16-be"
+    return None
+
+
+def _damage(data: bytes, encoding: str, final: bool) -> int | None:
+    """Damaged places (runs of undecodable bytes) when ``data`` is read as ``encoding``: 0 when
+    it decodes strictly, None when there are too many for the data to be in that encoding."""
+    try:
+        codecs.getincrementaldecoder(encoding)().decode(data, final=final)
+        return 0
+    except UnicodeDecodeError:
+        pass
+    except LookupError:
+        return None
+    text = codecs.getincrementaldecoder(encoding)("replace").decode(data, final=final)
+    runs = len(re.findall("\ufffd+", text))
+    good = sum(1 for ch in text if ord(ch) > 127 and ch != "\ufffd")
+    if text.count("\ufffd") > max(8, 0.1 * len(text)):  # damage everywhere: not this encoding
+        return None
+    return runs if runs <= 2 + MAX_DAMAGE * good else None
 
 
 def sniff_encoding(sample: bytes, preferred: str | None = None) -> str:
     """The encoding of a file from its first bytes (a multi-byte character cut at the end of
-    the sample is allowed). Raises :class:`UnreadableInput` when none fits."""
+    the sample is allowed). Raises :class:`UnreadableInput` when none fits, even with a few
+    damaged characters."""
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    if sample[:200].count(b"\x00") > 40:  # UTF-16 without a BOM
-        return "utf-16-le" if sample[1:2] == b"\x00" else "utf-16-be"
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    for enc in dict.fromkeys([preferred or "gb18030", "gb18030"]):
-        try:
-            codecs.getincrementaldecoder(enc)().decode(sample, final=False)
+    if utf16 := utf16_without_bom(sample):
+        return utf16
+    candidates = list(dict.fromkeys(["utf-8", preferred or "gb18030", "gb18030"]))
+    damage = {enc: _damage(sample, enc, final=False) for enc in candidates}
+    for enc in candidates:  # strictly decodable, in the order of trust
+        if damage[enc] == 0:
             return enc
-        except (UnicodeDecodeError, LookupError):
-            continue
+    for enc in candidates:  # damaged in a few places, in the same order
+        if damage[enc] is not None:
+            return enc
     raise UnreadableInput("not decodable as UTF-8, UTF-16 or GB18030")
 
 
 def decode_bytes(data: bytes, preferred: str | None = None) -> tuple[str, str]:
-    """A whole export as text, without a BOM: (text, encoding)."""
+    """A whole export as text, without a BOM: (text, encoding). Damaged bytes become U+FFFD
+    where the text is otherwise in its encoding."""
     encoding = sniff_encoding(data[:SAMPLE], preferred)
     # a sample that is valid UTF-8 may still be followed by GB18030 further down
     fallbacks = [preferred or "gb18030", "gb18030"] if encoding == "utf-8" else []
-    for enc in dict.fromkeys([encoding, *fallbacks]):
+    candidates = list(dict.fromkeys([encoding, *fallbacks]))
+    for enc in candidates:
         try:
             return data.decode(enc).lstrip("\ufeff"), enc
         except UnicodeDecodeError:
             continue
+    for enc in candidates:
+        if _damage(data, enc, final=True) is not None:
+            return data.decode(enc, errors="replace").lstrip("\ufeff"), enc
     raise UnreadableInput("not decodable as UTF-8, UTF-16 or GB18030")
 
 

@@ -64,7 +64,7 @@ def validate_hotline(
         result = _run_validation(con, mapping, district, clock, limits)
     finally:
         con.close()
-    return _finish(result, inp.ragged, inp.ragged_reason, inp.unit)
+    return _finish(result, [(n, raw, *inp.reason_for(n)) for n, raw in inp.ragged], inp.unit)
 
 
 #: The fields a hotline mapping must have; ``community``, ``caller_phone`` and ``title`` may be
@@ -121,6 +121,9 @@ def _validate_plain_csv(
             return None
         with whole:
             if whole.find(b'"') >= 0 and (whole.find(b' "') >= 0 or whole.find(b'\t"') >= 0):
+                return None
+            # a quote left open: Arrow's reader puts the records it would swallow back
+            if whole.find(b'"') >= 0 and np.count_nonzero(np.frombuffer(whole, np.uint8) == 0x22) % 2:
                 return None
     try:
         encoding = sniff_encoding(sample, mapping.encoding)
@@ -187,8 +190,8 @@ def _run_validation(
     }).to_arrow_table()
 
 
-def _finish(result: pa.Table, ragged_rows: list[tuple[int | None, str]],
-            ragged_reason: str = "ragged_row", unit: str = "row") -> ValidatedHotline:
+def _finish(result: pa.Table, ragged_rows: list[tuple[int | None, str, str, str]],
+            unit: str = "row") -> ValidatedHotline:
     """Split the validating query's rows into good and rejected ones; judge mojibake and mask
     the texts the SQL left to Python."""
     if result["reason"].null_count == result.num_rows:  # the common case: nothing to reject
@@ -226,16 +229,17 @@ def _finish(result: pa.Table, ragged_rows: list[tuple[int | None, str]],
         "payload": pa.array([
             json.dumps(mask_value({k: v for k, v in row.items() if k not in ("reason", "message", "_row")}),
                        ensure_ascii=False, default=lambda v: mask_text(str(v)))[:65536]
+            # times as text: a time past the year 9999 in Shanghai has no Python datetime
             for row in bad.select(["order_id", "received_at", "community", "caller_phone", "text",
-                                   "reason", "message", "_row"]).to_pylist()
+                                   "reason", "message", "_row"]).set_column(
+                1, "received_at", pc.cast(bad["received_at"], pa.string())).to_pylist()
         ], pa.string()),
     })
     ragged = pa.table({
-        "_row": pa.array([n for n, _ in ragged_rows], pa.int64()),
-        "reason": pa.array([ragged_reason] * len(ragged_rows), pa.string()),
-        "message": pa.array(["fields do not match the header" if ragged_reason == "ragged_row"
-                             else "not a JSON object"] * len(ragged_rows), pa.string()),
-        "payload": pa.array([mask_text(t)[:65536] for _, t in ragged_rows], pa.string()),
+        "_row": pa.array([n for n, *_ in ragged_rows], pa.int64()),
+        "reason": pa.array([r[2] for r in ragged_rows], pa.string()),
+        "message": pa.array([r[3] for r in ragged_rows], pa.string()),
+        "payload": pa.array([mask_text(r[1])[:65536] for r in ragged_rows], pa.string()),
     })
     return ValidatedHotline(
         good.select(["order_id", "received_at", "community", "text", "caller_phone", "_row"]),

@@ -62,8 +62,11 @@ def records(path: Path, ctx: ReadContext) -> Iterator[Item]:
     text = meeting_text(path, mapping.encoding)
     sha = hashlib.sha256(raw).hexdigest()
     header = {}
+    # lines end as CommonMark ends them (CR LF, LF or CR alone): markdown-it's line numbers
+    # and the header labels agree on any of them
+    lines_text = _LINE_BREAK.sub("\n", text)
     for name, label in mapping.header_labels.items():
-        m = re.search(rf"^{re.escape(label)}\s*[:：]\s*(.+?)\s*$", text, re.M)
+        m = re.search(rf"^{re.escape(label)}\s*[:：]\s*(.+?)\s*$", lines_text, re.M)
         header[name] = m.group(1) if m else ""
     community = ctx.community(header.get("community"))
     if community is None:
@@ -82,7 +85,8 @@ def records(path: Path, ctx: ReadContext) -> Iterator[Item]:
     received = day.replace(hour=12)
     for n, (start, end) in enumerate(items, start=1):
         pos = f"chars {start}-{end}"
-        item = re.sub(r"\s*\n\s*", "", text[start:end])
+        # a NUL is no character of a note (CommonMark reads it as U+FFFD): dropped
+        item = re.sub(r"\s*[\r\n]+\s*", "", text[start:end]).replace("\x00", "")
         masked = mask_text(item)
         if not masked:
             yield ctx.reject(pos, "empty_text", "empty item", item)
@@ -98,15 +102,22 @@ def records(path: Path, ctx: ReadContext) -> Iterator[Item]:
                              ctx.file, pos, extra=extra)
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
 def demand_list_items(text: str) -> list[tuple[int, int]]:
     """Character spans of the list items under the first block that names 诉求/需求,
     parsed with markdown-it (CommonMark)."""
     from markdown_it import MarkdownIt
 
     tokens = MarkdownIt("commonmark").parse(text)
-    starts = [0]
-    for line in text.splitlines(keepends=True):
-        starts.append(starts[-1] + len(line))
+    # line starts as markdown-it counts lines (str.splitlines also breaks at \x0b, \x1c, U+2028…)
+    starts = [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
+    if starts[-1] == len(text):
+        starts.pop()
+    starts.append(len(text))
+    # markdown-it reads a NUL as U+FFFD: search its content in the text as it reads it
+    probe = text.replace("\x00", "\ufffd")
     spans: list[tuple[int, int]] = []
     in_section = False
     depth = 0
@@ -125,7 +136,9 @@ def demand_list_items(text: str) -> list[tuple[int, int]]:
         elif tok.type == "inline" and in_section and depth == 1 and tok.map:
             first, last = tok.map
             first_line = tok.content.split("\n", 1)[0]
-            start = text.find(first_line, starts[first])
+            start = probe.find(first_line, starts[first])
+            if start < 0:  # content markdown-it rewrote (tabs, entities): the line's start
+                start = starts[first]
             end = starts[last] if last < len(starts) else len(text)
             while end > start and text[end - 1].isspace():
                 end -= 1

@@ -26,8 +26,7 @@ def records(path: Path, ctx: ReadContext) -> Iterator[Item]:
     if inp.ragged_reason != "bad_json":  # a JSON object may leave a key out; a sheet may not
         require_columns(inp, [f[k] for k in REQUIRED if k in f], path.name)
     for n, raw in inp.ragged:
-        yield ctx.reject(inp.pos(n), inp.ragged_reason, "not a JSON object" if inp.ragged_reason == "bad_json"
-                         else "fields do not match the header", raw)
+        yield ctx.reject(inp.pos(n), *inp.reason_for(n), raw)
     header = inp.header
     columns = {name: inp.table[col].to_pylist() if col in header else None for name, col in f.items()}
     for i, n in enumerate(inp.table["_row"].to_pylist()):

@@ -37,8 +37,7 @@ def records(path: Path, ctx: ReadContext) -> Iterator[Item]:
     header = inp.header
     require_columns(inp, list(f.values()), path.name)
     for n, raw in inp.ragged:
-        yield ctx.reject(inp.pos(n), inp.ragged_reason, "fields do not match the header"
-                         if inp.ragged_reason == "ragged_row" else "not a JSON object", raw)
+        yield ctx.reject(inp.pos(n), *inp.reason_for(n), raw)
     numbers = inp.table["_row"].to_pylist()
     rows = zip(*(inp.table[c].to_pylist() for c in header), strict=True)
     idx = {name: header.index(col) for name, col in f.items() if col in header}

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 import json
 from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pv
 
@@ -23,7 +25,8 @@ from minsheng.channels.jsonfile import json_entries
 @dataclass
 class TabularInput:
     """All columns as strings, plus ``_row``: the CSV record number (header = 1) or the
-    worksheet row. ``ragged`` holds rows that do not fit the header: (row, raw text)."""
+    worksheet row. ``ragged`` holds rows that do not fit the header: (row, raw text);
+    ``unterminated`` the numbers of those among them whose quote never closes."""
 
     table: pa.Table
     ragged: list[tuple[int | None, str]]
@@ -41,6 +44,55 @@ class TabularInput:
 
     def pos(self, n: int | None) -> str:
         return f"{self.unit} {'?' if n is None else n}"
+    #: rows whose quoted field is never closed (CSV), quarantined as ``unterminated_quote``
+    unterminated: frozenset[int] = frozenset()
+
+    def reason_for(self, row: int | None) -> tuple[str, str]:
+        """Reason code and message of a ragged entry."""
+        if row in self.unterminated:
+            return "unterminated_quote", "a quoted field is never closed"
+        if self.ragged_reason == "bad_json":
+            return "bad_json", "not a JSON object"
+        return self.ragged_reason, "fields do not match the header"
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+#: What takes an unterminated record's place for Arrow: one field, so a ragged row.
+_MARKER = "\x1fminsheng-unterminated-quote-{n}\x1f"
+
+
+def close_unterminated(text: str, delimiter: str) -> tuple[str, dict[str, str]]:
+    """``text`` with each record whose quoted field is never closed replaced by a marker line
+    (which the CSV reader reports as a ragged row), and the markers' original lines.
+
+    Without this a quote left open swallows every record after it into one field. A quote
+    opens a field only at its start (elsewhere it is a character, as Arrow reads it); the
+    record it opens is cut at the end of its line, and the lines after it are read again."""
+    originals: dict[str, str] = {}
+    token = re.compile('""|"|\r\n|\r|\n|' + re.escape(delimiter))
+    while len(originals) < 20:  # each round rescans the text: bounded
+        inside, field_start, record_start, open_record, open_at = False, 0, 0, 0, 0
+        for m in token.finditer(text):
+            tok = m.group()
+            if inside:
+                if tok == '"':
+                    inside = False
+                continue
+            if tok[0] == '"':
+                if m.start() == field_start and tok == '"':
+                    inside, open_record, open_at = True, record_start, m.start()
+            elif tok == delimiter:
+                field_start = m.end()
+            else:
+                field_start = record_start = m.end()
+        if not inside:
+            return text, originals
+        brk = _LINE_BREAK.search(text, open_at)
+        end = brk.start() if brk else len(text)
+        marker = _MARKER.format(n=len(originals))
+        originals[marker] = text[open_record:end]
+        text = text[:open_record] + marker + text[end:]
+    raise UnreadableInput("too many quoted fields that are never closed")
 
 
 def _read_csv(path: Path, preferred: str | None) -> TabularInput:
@@ -49,18 +101,30 @@ def _read_csv(path: Path, preferred: str | None) -> TabularInput:
     if not sample.strip():
         raise UnreadableInput(f"{path.name}: empty file")
     encoding = sniff_encoding(sample, preferred)
-    first_line = sample.decode(encoding, errors="ignore").lstrip("\ufeff").split("\n", 1)[0]
+    # a file may end its lines with CR alone (old Mac exports): Arrow reads those too
+    first_line = _LINE_BREAK.split(sample.decode(encoding, errors="ignore").lstrip("\ufeff"), maxsplit=1)[0]
     # Excel's "Unicode text" export is UTF-16 with tabs
     delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
     pyarrow_encoding = "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
+    size = path.stat().st_size
 
     source: Path | io.BytesIO = path
+    markers: dict[str, str] = {}
+    if not encoding.startswith("utf-16"):
+        try:  # a damaged header would give Arrow column names that are not text
+            re.split(rb"\r\n|\r|\n", sample, maxsplit=1)[0].decode(encoding)
+        except UnicodeDecodeError:
+            source, pyarrow_encoding = io.BytesIO(_decoded(path, encoding).encode("utf-8")), "utf8"
+    if _odd_quotes(path, encoding):
+        # a quote never closed: decode here, and put the records it would swallow back
+        fixed, markers = close_unterminated(_decoded(path, encoding), delimiter)
+        source, pyarrow_encoding = io.BytesIO(fixed.encode("utf-8")), "utf8"
 
-    def attempt(threads: bool) -> tuple[pa.Table, list[tuple[int | None, str]]]:
+    def attempt(threads: bool, block_size: int = 1 << 22) -> tuple[pa.Table, list[tuple[int | None, str]]]:
         ragged: list[tuple[int | None, str]] = []
 
         def on_invalid(row: pv.InvalidRow) -> str:
-            ragged.append((row.number, row.text))
+            ragged.append((row.number, markers.get(row.text, row.text)))
             return "skip"
 
         if isinstance(source, io.BytesIO):
@@ -68,7 +132,7 @@ def _read_csv(path: Path, preferred: str | None) -> TabularInput:
         table = pv.read_csv(
             source,
             read_options=pv.ReadOptions(encoding=pyarrow_encoding, use_threads=threads,
-                                        block_size=1 << 22),
+                                        block_size=block_size),
             parse_options=pv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
                                           invalid_row_handler=on_invalid),
             convert_options=pv.ConvertOptions(
@@ -77,20 +141,38 @@ def _read_csv(path: Path, preferred: str | None) -> TabularInput:
         )
         return table, ragged
 
+    def read(threads: bool) -> tuple[pa.Table, list[tuple[int | None, str]]]:
+        try:
+            return attempt(threads)
+        except pa.ArrowInvalid as exc:
+            if "straddl" not in str(exc):
+                raise
+            # a field longer than a block (a pasted document): one block for the whole
+            # file, and the length check quarantines the row
+            whole = source.getbuffer().nbytes if isinstance(source, io.BytesIO) else size
+            if whole >= 1 << 31:
+                raise
+            return attempt(False, block_size=whole + 1)
+
     try:
         try:
-            table, ragged = attempt(threads=True)
+            table, ragged = read(threads=True)
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-            if "UTF8" not in str(exc) and not isinstance(exc, UnicodeDecodeError):
+            # a ragged row holding a damaged character fails in Arrow's handler (its text is
+            # not UTF-8), which Arrow reports as a parse error: decoded here, it is a row again
+            if "UTF8" not in str(exc) and not isinstance(exc, UnicodeDecodeError) and isinstance(source, io.BytesIO):
                 raise
             # A damaged character (a truncated file, a stray byte) must not cost the whole
             # file: decode with replacement characters, and the mojibake check quarantines
             # the damaged field's row.
-            source = io.BytesIO(path.read_bytes().decode(encoding, errors="replace").encode("utf-8"))
+            text = _decoded(path, encoding)
+            if markers or _odd_quotes_text(text):
+                text, markers = close_unterminated(text, delimiter)
+            source = io.BytesIO(text.encode("utf-8"))
             pyarrow_encoding = "utf8"
-            table, ragged = attempt(threads=True)
+            table, ragged = read(threads=True)
         if ragged:  # row numbers are only known to the single-threaded reader
-            table, ragged = attempt(threads=False)
+            table, ragged = read(threads=False)
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise UnreadableInput(f"{path.name}: cannot parse as CSV ({encoding}): {exc}") from exc
     bad = {n for n, _ in ragged if n is not None}
@@ -101,7 +183,27 @@ def _read_csv(path: Path, preferred: str | None) -> TabularInput:
         rows.append(n)
         n += 1
     table = table.rename_columns([c.strip().lstrip("\ufeff") for c in table.column_names])
-    return TabularInput(table.append_column("_row", pa.array(rows, pa.int64())), ragged, encoding)
+    unterminated = frozenset(n for n, raw in ragged if n is not None and raw in markers.values())
+    return TabularInput(table.append_column("_row", pa.array(rows, pa.int64())), ragged, encoding,
+                        unterminated)
+
+
+def _decoded(path: Path, encoding: str) -> str:
+    return path.read_bytes().decode(encoding, errors="replace").lstrip("\ufeff")
+
+
+def _odd_quotes_text(text: str) -> bool:
+    return text.count('"') % 2 == 1
+
+
+def _odd_quotes(path: Path, encoding: str) -> bool:
+    """Whether the file holds an odd number of double quotes: a quote left open (or a lone
+    quote inside a field, which :func:`close_unterminated` tells apart)."""
+    if encoding.startswith("utf-16"):
+        return _odd_quotes_text(_decoded(path, encoding))
+    # in UTF-8 and GB18030 the byte 0x22 is never part of another character
+    data = np.fromfile(path, dtype=np.uint8)
+    return int(np.count_nonzero(data == 0x22)) % 2 == 1
 
 
 def _all_strings(first_line: str, delimiter: str) -> dict[str, pa.DataType]:

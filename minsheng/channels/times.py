@@ -33,24 +33,29 @@ _SERIAL = re.compile(r"\d{5}(\.\d+)?")
 def parse_time(value: str, formats: list[str]) -> datetime:
     """Parse a time into naive Asia/Shanghai wall time: the channel's formats first, then
     :data:`FALLBACK_FORMATS` (``2026/11/3``, ``2026年11月3日 14:05``, ``20261103``…), ISO 8601
-    with or without an offset, and Excel serial dates. Raises ValueError."""
+    with or without an offset, and Excel serial dates. Raises ValueError, also for a time
+    past the calendar once moved to Shanghai (``9999-12-31T23:59:59-14:00``)."""
     value = value.strip()
     if not value:
         raise ValueError("empty time")
+    if len(value) > 64:  # no time is written that long; strptime on a huge string is slow
+        raise ValueError(f"unrecognised time {value[:64]!r}…")
     for fmt in [*formats, *FALLBACK_FORMATS]:
         try:
             dt = datetime.strptime(value, fmt)
         except ValueError:
             continue
-        return _local(dt)
+        return _local(dt, value)
     m = _CN_TIME.match(value)
     if m:
         y, mo, d, h, mi, s = (int(x) if x else 0 for x in m.groups())
         return datetime(y, mo, d, h, mi, s)
     try:
-        return _local(datetime.fromisoformat(value))
+        iso = datetime.fromisoformat(value)
     except ValueError:
         pass
+    else:
+        return _local(iso, value)
     if _SERIAL.fullmatch(value):
         return from_excel_serial(float(value))
     raise ValueError(f"unrecognised time {value!r}")
@@ -62,7 +67,10 @@ def from_excel_serial(serial: float) -> datetime:
     return datetime(1899, 12, 30) + timedelta(seconds=round(serial * 86400))
 
 
-def _local(dt: datetime) -> datetime:
+def _local(dt: datetime, value: str) -> datetime:
     if dt.tzinfo is not None:
-        dt = dt.astimezone(TZ).replace(tzinfo=None)
+        try:
+            dt = dt.astimezone(TZ).replace(tzinfo=None)
+        except OverflowError:  # 9999-12-31T23:59:59-14:00 is past the year 9999 in Shanghai
+            raise ValueError(f"time {value!r} is out of range") from None
     return dt

@@ -74,7 +74,8 @@ flagged as (
         case
             when order_id = '' then 'missing_key'
             when community is null then 'unknown_community'
-            when received_at is null then 'bad_time'
+            -- a time outside years 1-9999 in shanghai is no time (python cannot hold it either)
+            when received_at is null or year(received_at) not between 1 and 9999 then 'bad_time'
             when received_at < $earliest or received_at > $latest then 'implausible_time'
             when text = '' then 'empty_text'
             when length(text) > $max_chars then 'text_too_long'
