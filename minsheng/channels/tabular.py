@@ -185,7 +185,7 @@ def _read_csv(path: Path, preferred: str | None) -> TabularInput:
     table = table.rename_columns([c.strip().lstrip("\ufeff") for c in table.column_names])
     unterminated = frozenset(n for n, raw in ragged if n is not None and raw in markers.values())
     return TabularInput(table.append_column("_row", pa.array(rows, pa.int64())), ragged, encoding,
-                        unterminated)
+                        unterminated=unterminated)
 
 
 def _decoded(path: Path, encoding: str) -> str:
