@@ -30,10 +30,10 @@ def web(
     run = RunContext.load(db)
     s = run.settings
     if not s.web.users:
-        raise typer.BadParameter("no accounts: add web.users to base.yaml (`minsheng web hash-password`)",
-                                 param_hint="web.users")
+        raise ValueError("no workbench accounts: add web.users to the config folder's base.yaml "
+                         "(password_hash from `minsheng web hash-password`)")
     if not run.warehouse.exists() and not run.warehouse.snapshot_path.exists():
-        raise typer.BadParameter(f"no warehouse at {s.db}: run `minsheng demo` first", param_hint="--db")
+        raise FileNotFoundError(f"no warehouse at {s.db}: run `minsheng demo` first, or give --db")
     app = create_app(s, run.warehouse)
     typer.echo(f"minsheng workbench on http://{host or s.web.host}:{port or s.web.port}/ (Ctrl-C stops it)", err=True)
     uvicorn.run(app, host=host or s.web.host, port=port or s.web.port, log_level="warning",
@@ -48,7 +48,4 @@ def hash_password(
     from flows.web.auth import hash_password as _hash
 
     password = password or typer.prompt("password", hide_input=True, confirmation_prompt=True)
-    try:
-        typer.echo(_hash(password))
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--password") from None
+    typer.echo(_hash(password))  # a short password: ValueError, one line, exit 2

@@ -175,7 +175,7 @@ def test_a_cell_opens_the_masked_items_behind_it(planner, site):
     r = planner.get(f"/gaps/cell?week={LAST}&community=C03&category=elderly_care")
     assert r.status_code == 200
     cell = next(g for g in _gap_rows(site) if (g["community"], g["category"]) == ("C03", "elderly_care"))
-    body = r.text.split('id="table-items"', 1)[1].split("</tbody>", 1)[0]
+    body = r.text.split('id="table-items"', 1)[1].split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     assert body.count("<tr>") == cell["demand"]
     assert "家里老人需要日间照料" in body
     assert body.count(">unmet<") == cell["unmet"]
@@ -213,7 +213,7 @@ def test_a_what_if_shows_the_delta_and_writes_nothing(planner, site):
     gained = expected.after.matched - expected.before.matched
     assert gained > 0
     assert f'<b id="matched-delta">{gained:+d}</b>' in r.text
-    delta = r.text.split('id="table-delta"', 1)[1].split("</tbody>", 1)[0]
+    delta = r.text.split('id="table-delta"', 1)[1].split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     assert delta.count("<tr>") == len(expected.cells)
     assert (site["db"].stat().st_mtime_ns, site["db"].stat().st_size) == before
 

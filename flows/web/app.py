@@ -356,7 +356,7 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
                if (n != "survey" or has_survey) and (n != "review" or (user and user.role == "data"))]
         return templates.TemplateResponse(request, template, {
             "user": user, "csrf": csrf_token(request.session), "nav": nav, "paths": PATHS,
-            "district": settings.district.name, "qs": _qs,
+            "district": settings.district.name, "qs": _qs, "root": request.scope.get("root_path", ""),
             "flash": request.session.pop("flash", None), **data,
         }, status_code=status)
 
