@@ -100,6 +100,19 @@ class Ctx:
     weeks: list[str]
     week: str
     filters: dict[str, str]
+    charts: dict[tuple[Any, ...], str] = field(default_factory=dict)
+
+    def chart(self, name: str, draw: Callable[[], Any]) -> str:
+        """A chart as inline SVG, drawn once per snapshot and week (matplotlib takes seconds)."""
+        from warehouse import charts
+
+        source = self.con.source
+        key = (name, self.week, source.published_at if source else None)
+        if key not in self.charts:
+            if len(self.charts) > 64:
+                self.charts.clear()
+            self.charts[key] = charts.to_svg(draw(), name)
+        return self.charts[key]
 
     def q(self, name: str, **params: Any) -> Any:
         return execute(self.con, read_sql("queries", name), params)
@@ -136,7 +149,8 @@ def _weeks(con: PlannerConnection) -> list[dict[str, Any]]:
     return execute(con, read_sql("queries", "week_items")).to_records()
 
 
-def _context(request: Request, con: PlannerConnection, settings: Settings, keys: tuple[str, ...]) -> Ctx:
+def _context(request: Request, con: PlannerConnection, settings: Settings, keys: tuple[str, ...],
+             cache: dict[tuple[Any, ...], str]) -> Ctx:
     from warehouse.report import choose_week
 
     rows = _weeks(con)
@@ -152,7 +166,7 @@ def _context(request: Request, con: PlannerConnection, settings: Settings, keys:
     if "category" in keys:
         filters["category"] = _check("category", _one(request, "category"),
                                      [*settings.taxonomy.codes, settings.taxonomy.other_code])
-    return Ctx(con, settings, request, weeks, week, filters)
+    return Ctx(con, settings, request, weeks, week, filters, cache)
 
 
 # ---------------------------------------------------------------- pages
@@ -166,7 +180,7 @@ def overview(ctx: Ctx) -> Page:
     data = build_report(ctx.con, ReportContext(ctx.week, s.district, s.taxonomy, generated_at=datetime.now()))
     page = Page("overview.html", "总览 Overview", data={"report": data})
     if data["trend"]:
-        page.data["trend_svg"] = charts.to_svg(charts.demand_trend(data["trend"], data["names"], ctx.week), "trend")
+        page.data["trend_svg"] = ctx.chart("trend", lambda: charts.demand_trend(data["trend"], data["names"], ctx.week))
     cats = data["categories"]
     page.add(Table("categories", "本周各类需求 Demand by category",
                    ["category", "name", "demand", "previous_demand", "matched", "unmet"],
@@ -217,7 +231,7 @@ def providers(ctx: Ctx) -> Page:
     page.add(Table.of("capacity_value", "供给价值 Value of one more unit", ctx.q("capacity_value", week=ctx.week)))
     recs = util.records()
     if any(r["utilization"] is not None for r in recs):
-        page.data["util_svg"] = charts.to_svg(charts.utilisation(recs), "util")
+        page.data["util_svg"] = ctx.chart("util", lambda: charts.utilisation(recs))
     return page
 
 
@@ -328,6 +342,7 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
     has_survey = settings.district.survey is not None
+    chart_cache: dict[tuple[Any, ...], str] = {}
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Any) -> Response:
@@ -379,7 +394,7 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
         require(request, role)
         try:
             with wh.planner() as con:
-                ctx = _context(request, con, settings, keys)
+                ctx = _context(request, con, settings, keys, chart_cache)
                 return fn(ctx), ctx
         except WarehouseMissing as exc:
             raise BadRequest(str(exc)) from None
