@@ -253,7 +253,7 @@ def test_a_data_user_confirms_or_corrects_a_category(data_user, site):
         row = con.execute("select status, label from review_queue where item_id = ?", [items[0]]).fetchall()
     assert row == [("corrected", "culture")]
     after = data_user.get("/review").text
-    assert "culture recorded" in after
+    assert "culture recorded" in after, re.search(r"id=.flash.>[^<]*", after)
     assert items[0] not in re.findall(r'name="item_id" value="([^"]+)"', after)
 
 

@@ -100,7 +100,7 @@ class Ctx:
     weeks: list[str]
     week: str
     filters: dict[str, str]
-    charts: dict[tuple[Any, ...], str] = field(default_factory=dict)
+    charts: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
     def chart(self, name: str, draw: Callable[[], Any]) -> str:
         """A chart as inline SVG, drawn once per snapshot and week (matplotlib takes seconds)."""
@@ -145,15 +145,22 @@ def _check(key: str, value: str, known: list[str]) -> str:
     return value
 
 
-def _weeks(con: PlannerConnection) -> list[dict[str, Any]]:
-    return execute(con, read_sql("queries", "week_items")).to_records()
+def _weeks(con: PlannerConnection, cache: dict[tuple[Any, ...], Any]) -> list[dict[str, Any]]:
+    """The weeks with data (``week_items``), read once per snapshot: every request checks its
+    filters against them, and on a big warehouse they are a scan of every item."""
+    key = ("weeks", con.source.published_at if con.source else None)
+    if key not in cache:
+        if len(cache) > 64:
+            cache.clear()
+        cache[key] = execute(con, read_sql("queries", "week_items")).to_records()
+    return cache[key]
 
 
 def _context(request: Request, con: PlannerConnection, settings: Settings, keys: tuple[str, ...],
              cache: dict[tuple[Any, ...], str]) -> Ctx:
     from warehouse.report import choose_week
 
-    rows = _weeks(con)
+    rows = _weeks(con, cache)
     weeks = [r["week"] for r in rows]
     if not weeks:
         raise BadRequest("the warehouse has no demand items yet: run `minsheng demo` or `minsheng process`")
@@ -342,7 +349,7 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
     has_survey = settings.district.survey is not None
-    chart_cache: dict[tuple[Any, ...], str] = {}
+    chart_cache: dict[tuple[Any, ...], Any] = {}
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Any) -> Response:
@@ -393,6 +400,8 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
         fn, keys, role = PAGES[name]
         require(request, role)
         try:
+            # one connection per request: DuckDB shares a file's instance among the connections
+            # of a process, so a connection kept open would keep a replaced snapshot alive
             with wh.planner() as con:
                 ctx = _context(request, con, settings, keys, chart_cache)
                 return fn(ctx), ctx
@@ -455,9 +464,8 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
                 correct(con, item_id, label)
         except KeyError as exc:
             raise BadRequest(str(exc).strip('"')) from None
-        published = wh.publish_snapshot() is not None
-        request.session["flash"] = (f"{item_id}: {label} recorded" +
-                                    ("" if published else " (shown here after the next run publishes)"))
+        # the next read publishes the snapshot again (Warehouse.planner: fresh_snapshot)
+        request.session["flash"] = f"{item_id}: {label} recorded"
         return RedirectResponse(f"{request.scope.get('root_path', '')}/review", 303)
 
     @app.get("/download/{name}/{table}.{fmt}")
