@@ -388,3 +388,14 @@ def test_the_secret_key_file_is_made_once_and_private(tmp_path, settings):
     path = tmp_path / "private" / "web-secret.key"
     assert path.stat().st_mode & 0o077 == 0
     assert secret_key(s) == first and len(first) > 40
+
+
+def test_web_without_accounts_is_a_one_line_usage_error(site, monkeypatch):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    monkeypatch.delenv("MINSHENG_WEB__USERS", raising=False)
+    r = CliRunner().invoke(app, ["web", "--db", str(site["db"])])
+    assert r.exit_code == 2
+    assert "no workbench accounts" in r.output and len(r.output.strip().splitlines()) == 1
