@@ -1,4 +1,16 @@
 -- the masked demand items behind one gap cell, unmet first: text, channel, time, category and confidence, status and the reason unmet (params: week, community, category)
+with items as (
+    select item_id, received_at, channel, text, category, confidence
+    from demand_items
+    where week = $week and community = $community and category = $category
+),
+
+cell_matches as (  -- the cell's side of the join only: both scans skip the other weeks
+    select item_id, status, reason, service_id
+    from matches
+    where week = $week and community = $community and category = $category
+)
+
 select
     d.item_id,
     strftime(d.received_at, '%Y-%m-%d %H:%M') as received_at,
@@ -9,10 +21,7 @@ select
     coalesce(m.status, 'not matched yet') as status,
     m.reason,
     m.service_id
-from demand_items as d
-left join matches as m using (item_id)
-where d.week = $week
-  and d.community = $community
-  and d.category = $category
+from items as d
+left join cell_matches as m using (item_id)
 order by m.status = 'unmet' desc, d.received_at, d.item_id
 limit 1000
