@@ -399,3 +399,22 @@ def test_web_without_accounts_is_a_one_line_usage_error(site, monkeypatch):
     r = CliRunner().invoke(app, ["web", "--db", str(site["db"])])
     assert r.exit_code == 2
     assert "no workbench accounts" in r.output and len(r.output.strip().splitlines()) == 1
+
+
+def test_the_pool_keeps_a_connection_until_the_snapshot_or_the_warehouse_changes(site):
+    from flows.web.app import ConnectionPool
+    from warehouse.resource import Warehouse
+
+    wh = Warehouse(site["db"])
+    pool = ConnectionPool(wh)
+    with pool.get() as first:
+        with pool.get() as second:  # in use: another one
+            assert second is not first
+    with pool.get() as again:
+        assert again in (first, second)
+    with wh.transaction() as con:  # a write to the live warehouse: the snapshot is stale
+        con.execute("update demand_items set confidence = 0.42 where item_id = "
+                    "(select min(item_id) from demand_items)")
+    with pool.get() as fresh:
+        assert fresh not in (first, second)
+        assert fresh.execute("select count(*) from demand_items where confidence = 0.42").rows[0][0] == 1

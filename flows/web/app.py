@@ -11,7 +11,9 @@ query runs: anything else is a 400 that says what was wrong.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -154,6 +156,76 @@ def _weeks(con: PlannerConnection, cache: dict[tuple[Any, ...], Any]) -> list[di
             cache.clear()
         cache[key] = execute(con, read_sql("queries", "week_items")).to_records()
     return cache[key]
+
+
+class ConnectionPool:
+    """Planners' connections (``Warehouse.planner()``) kept open between requests while
+    nothing has changed: neither the snapshot file (its inode and mtime) nor the live
+    warehouse (size and mtime of the file and its WAL: a write there makes the snapshot stale,
+    and the next connection publishes it again). Opening a connection costs more than a gap
+    query on a materialised mart.
+
+    DuckDB shares one instance per file path among a process's connections, so a connection
+    opened while an old one is still in use would read the replaced snapshot: a connection is
+    pooled only if it reads the snapshot it was opened for (``snapshot_info``)."""
+
+    def __init__(self, wh: Warehouse) -> None:
+        self.wh = wh
+        self._lock = threading.Lock()
+        self._idle: list[tuple[PlannerConnection, ExitStack]] = []
+        self._identity: tuple[Any, ...] | None = None
+
+    def _current(self) -> tuple[Any, ...]:
+        out: list[Any] = []
+        for p in (self.wh.snapshot_path, self.wh.path, Path(f"{self.wh.path}.wal")):
+            try:
+                st = p.stat()
+                out.append((st.st_ino, st.st_size, st.st_mtime_ns))
+            except FileNotFoundError:
+                out.append(None)
+        return tuple(out)
+
+    def _close_idle(self) -> None:
+        idle, self._idle = self._idle, []
+        for _, stack in idle:
+            stack.close()
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._identity = None
+            self._close_idle()
+
+    @contextmanager
+    def get(self) -> Iterator[PlannerConnection]:
+        identity = self._current()
+        with self._lock:
+            if identity != self._identity:
+                self._close_idle()
+            held = self._idle.pop() if self._idle else None
+        if held is None:
+            stack = ExitStack()
+            con = stack.enter_context(self.wh.planner())
+            seen = execute(con, "select max(published_at) from snapshot_info").rows[0][0]
+            poolable = con.source is not None and seen == con.source.published_at
+            identity = self._current()  # opening may have published the snapshot
+        else:
+            con, stack = held
+            poolable = True
+        failed = True
+        try:
+            yield con
+            failed = False
+        except BadRequest:  # refused before or after a query: the connection is as it was
+            failed = False
+            raise
+        finally:
+            with self._lock:
+                keep = not failed and poolable and self._current() == identity
+                if keep:
+                    self._identity = identity
+                    self._idle.append((con, stack))
+            if not keep:
+                stack.close()
 
 
 def _context(request: Request, con: PlannerConnection, settings: Settings, keys: tuple[str, ...],
@@ -350,6 +422,7 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
     templates = Jinja2Templates(directory=HERE / "templates")
     has_survey = settings.district.survey is not None
     chart_cache: dict[tuple[Any, ...], Any] = {}
+    pool = ConnectionPool(wh)
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Any) -> Response:
@@ -400,9 +473,7 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
         fn, keys, role = PAGES[name]
         require(request, role)
         try:
-            # one connection per request: DuckDB shares a file's instance among the connections
-            # of a process, so a connection kept open would keep a replaced snapshot alive
-            with wh.planner() as con:
+            with pool.get() as con:
                 ctx = _context(request, con, settings, keys, chart_cache)
                 return fn(ctx), ctx
         except WarehouseMissing as exc:
@@ -464,7 +535,7 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
                 correct(con, item_id, label)
         except KeyError as exc:
             raise BadRequest(str(exc).strip('"')) from None
-        # the next read publishes the snapshot again (Warehouse.planner: fresh_snapshot)
+        pool.invalidate()  # the next read publishes the snapshot again (Warehouse.planner)
         request.session["flash"] = f"{item_id}: {label} recorded"
         return RedirectResponse(f"{request.scope.get('root_path', '')}/review", 303)
 
