@@ -401,11 +401,15 @@ def test_web_without_accounts_is_a_one_line_usage_error(site, monkeypatch):
     assert "no workbench accounts" in r.output and len(r.output.strip().splitlines()) == 1
 
 
-def test_the_pool_keeps_a_connection_until_the_snapshot_or_the_warehouse_changes(site):
+def test_the_pool_keeps_a_connection_until_the_snapshot_or_the_warehouse_changes(site, tmp_path):
+    import shutil
+
     from flows.web.app import ConnectionPool
     from warehouse.resource import Warehouse
 
-    wh = Warehouse(site["db"])
+    # a copy: the site's own pool holds connections to its snapshot, and DuckDB would share them
+    shutil.copy(site["db"], tmp_path / "w.duckdb")
+    wh = Warehouse(tmp_path / "w.duckdb")
     pool = ConnectionPool(wh)
     with pool.get() as first:
         with pool.get() as second:  # in use: another one
