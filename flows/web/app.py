@@ -423,6 +423,7 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
     has_survey = settings.district.survey is not None
     chart_cache: dict[tuple[Any, ...], Any] = {}
     pool = ConnectionPool(wh)
+    app.state.pool = pool  # pool.invalidate() closes the idle connections (tests, benchmarks)
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Any) -> Response:
