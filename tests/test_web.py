@@ -422,3 +422,23 @@ def test_the_pool_keeps_a_connection_until_the_snapshot_or_the_warehouse_changes
     with pool.get() as fresh:
         assert fresh not in (first, second)
         assert fresh.execute("select count(*) from demand_items where confidence = 0.42").rows[0][0] == 1
+
+
+def test_a_warehouse_without_survey_or_matching_still_serves_its_pages(tmp_path, settings):
+    from fastapi.testclient import TestClient
+
+    from flows.web import create_app
+    from tests.report_warehouse import build
+    from warehouse.resource import Warehouse
+
+    build(tmp_path / "w.duckdb", registry=None, survey=False)
+    s = web_settings(settings, tmp_path)
+    c = TestClient(create_app(s, Warehouse(tmp_path / "w.duckdb")), base_url="http://127.0.0.1",
+                   follow_redirects=False)
+    token = _csrf(c.get("/login").text)
+    assert c.post("/login", data={"name": "wang", "password": PASSWORDS["wang"], "csrf": token}).status_code == 303
+    for path in ("/", "/gaps", "/providers", "/whatif"):
+        assert c.get(path).status_code == 200, path
+    r = c.get("/survey")
+    assert r.status_code == 400 and "no satisfaction survey" in r.text
+    assert "not matched yet" in c.get(f"/gaps/cell?week={LAST}&community=C03&category=elderly_care").text
