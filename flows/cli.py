@@ -14,6 +14,7 @@ from rich.table import Table
 
 from flows.cli_issues import issues_app
 from flows.cli_model import model_app
+from flows.cli_web import web_app
 from flows.errors import OneLineErrors
 
 app = typer.Typer(help="minsheng 民生: needs sensing and demand matching for a sub-district.",
@@ -23,6 +24,7 @@ console = Console()
 err = Console(stderr=True, soft_wrap=True)  # an error is one line, however long
 app.add_typer(model_app, name="model")
 app.add_typer(issues_app, name="issues")
+app.add_typer(web_app, name="web")
 
 
 @app.callback()

@@ -139,6 +139,31 @@ class PrivacySettings(BaseModel):
     pseudonym_key_file: Path | None = None
 
 
+class WebUser(BaseModel):
+    """One workbench account: ``role`` planner (read, what-if) or data (also the review queue);
+    ``password_hash`` from ``minsheng web hash-password`` (argon2), never the password."""
+
+    model_config = {"extra": "forbid"}
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.@-]+$")
+    role: Literal["planner", "data"] = "planner"
+    password_hash: SecretStr
+
+
+class WebSettings(BaseModel):
+    """The planners' workbench (``minsheng web``). The session secret comes from
+    ``MINSHENG_WEB__SECRET_KEY`` or the key file (made on first start), never a YAML file in the
+    repository."""
+
+    host: str = "127.0.0.1"          # localhost only; put a reverse proxy in front for the office
+    port: int = Field(8000, ge=1, le=65535)
+    users: list[WebUser] = Field(default_factory=list)
+    secret_key: SecretStr | None = None
+    secret_key_file: Path | None = None   # default: <data_dir>/private/web-secret.key
+    session_hours: float = Field(12, gt=0)
+    https_only: bool = False         # mark the cookie Secure (behind a TLS proxy)
+    root_path: str = ""              # the path prefix the reverse proxy serves the app under
+
+
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in over.items():
@@ -178,6 +203,7 @@ class Settings(BaseSettings):
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     schedules: ScheduleSettings = Field(default_factory=ScheduleSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     #: hot-issue assignment (models.issues.IssueConfig) and heat (models.heat.HeatConfig)
     issues: dict[str, Any] = Field(default_factory=dict)
     heat: dict[str, Any] = Field(default_factory=dict)
