@@ -13,8 +13,8 @@ the best one when it is close enough, and otherwise opens a new issue (a "first 
                 - place_diff · (-a)     if a < 0            different named places: far
                 + category_hint         if x's category is I's commonest category
                 + community_hint        if x's community is I's commonest community
-                - community_diff        if it is another and either names a place, unless
-                                        both name one place of the gazetteer
+                - community_diff        if it is another and either is at a place (named, or
+                                        "我们小区"), unless both name one gazetteer place
                 - time_weight · gap / quiet_period          gap = max(0, t(x) - last_seen(I))
 
 ``v(x)`` is the item's text vector: its embedding and/or a hashed TF-IDF of its tokens, each
@@ -62,6 +62,8 @@ left empty disappears; the corrected item is then assigned afresh and may move.
 """
 
 from __future__ import annotations
+
+import re
 
 import hashlib
 import heapq
@@ -116,6 +118,11 @@ class IssueConfig(BaseModel):
     place_candidates: int = Field(32, ge=1)
     recent_candidates: int = Field(16, ge=0)
     seed: int = 20261125
+
+
+#: Words by which a resident speaks of a place of their own without naming it (their estate,
+#: building, stairwell, lift, gate): such a problem is local, as one at a named place is.
+_LOCAL_CUES = re.compile("小区|楼道|楼栋|楼上|楼下|单元|号楼|电梯|院子|院坝|隔壁|我们这|我家门口")
 
 
 @dataclass(frozen=True, slots=True)
@@ -499,12 +506,13 @@ class IssueAssigner:
             if item.community is not None and issue.top_community == item.community:
                 extra += cfg.community_hint
             elif (item.community is not None and issue.top_community is not None
-                  and (places or issue.n_placed)
+                  and (places or issue.n_placed or _LOCAL_CUES.search(item.text))
                   and not (a >= 1.0 and self._shares_gazetteer_place(places, issue))):
                 # a problem at a place, raised in another community: another problem, unless
                 # both name a place the district's gazetteer knows (a name the patterns found
-                # in two communities is likely a kind of place, not one place). A question
-                # that names no place (a district-wide rule) is one issue wherever it is asked.
+                # in two communities is likely a kind of place, not one place). "我们小区的电梯"
+                # is at a place too, the resident's own, unnamed. A question that names no
+                # place (a district-wide rule) is one issue wherever it is asked.
                 extra -= cfg.community_diff
             gap = t - issue.last
             if gap > 0:
