@@ -62,7 +62,8 @@ resource.migrate(con)
 wrapped = DiesMidTransaction(con)
 for channel, name in files:
     path = Path(name)
-    batch = read_file(channel, path, s.mapping(channel), s.district, limits=s.ingest.limits())
+    batch = read_file(channel, path, s.mapping(channel), s.district, limits=s.ingest.limits(),
+                      pseudonym_key=s.pseudonym_key())
     loader.load_batch(wrapped, batch)
 con.close()
 '''
@@ -72,7 +73,9 @@ def _run(db: Path, kill_at: int, cwd: Path, kill_after_contacts: int = 0) -> int
     import os
 
     args = [f"{c}:{HOSTILE / n}" for c, n in FILES]
-    env = {**os.environ, "KILL_AFTER_CONTACTS": str(kill_after_contacts)}
+    # one district's key for both warehouses, as an ingest's settings give it (user pseudonyms)
+    env = {**os.environ, "KILL_AFTER_CONTACTS": str(kill_after_contacts),
+           "MINSHENG_PRIVACY__PSEUDONYM_KEY": "crash-rerun-test-key"}
     return subprocess.run([sys.executable, "-c", DRIVER, str(db), str(kill_at), *args], cwd=cwd,
                           env=env).returncode
 

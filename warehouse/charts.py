@@ -82,7 +82,14 @@ def cjk_font() -> str | None:
     from matplotlib import font_manager
 
     have = {f.name for f in font_manager.fontManager.ttflist}
-    return next((name for name in _CJK_CANDIDATES if name in have), None)
+    found = next((name for name in _CJK_CANDIDATES if name in have), None)
+    if found is None:
+        # matplotlib's font list is cached on disk: a font installed after the cache was
+        # written (`make system-deps` after a first run) is only seen once it is rebuilt
+        font_manager.fontManager = font_manager._load_fontmanager(try_read_cache=False)
+        have = {f.name for f in font_manager.fontManager.ttflist}
+        found = next((name for name in _CJK_CANDIDATES if name in have), None)
+    return found
 
 
 def _style(for_png: bool) -> dict[str, Any]:
