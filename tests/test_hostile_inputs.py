@@ -381,3 +381,23 @@ def test_a_ragged_row_with_a_damaged_character_is_one_ragged_row(settings, tmp_p
     data = (HOTLINE_HEADER + GOOD_1).encode() + "H2,2026-11-03 09:05:00,响水社区,,路灯,坏了".encode() + b"\xff\n" \
         + GOOD_3.encode()
     assert read_bytes_as(settings, tmp_path, "hotline", "r.csv", data) == (["H1", "H3"], {"row 3": "ragged_row"})
+
+
+def test_a_long_run_of_spaces_in_a_meeting_item_reads_in_linear_time():
+    """Found by bench_fuzz: ``\\s*[\\r\\n]+\\s*`` over an item with a huge run of spaces took
+    quadratic time and stalled the reader; join_lines gives the same text, linearly."""
+    import re
+
+    from hypothesis import given, strategies as st
+
+    from minsheng.channels.meeting import join_lines
+
+    spaces = " " * 200_000
+    assert join_lines(f"x{spaces}y") == f"x{spaces}y"
+    assert join_lines(f"a{spaces}\r\n{spaces}\n\u3000b") == "ab"
+
+    @given(st.text(alphabet=" \t\r\n\u3000ab，", max_size=30))
+    def same_as_the_regex(text: str) -> None:
+        assert join_lines(text) == re.sub(r"\s*[\r\n]+\s*", "", text)
+
+    same_as_the_regex()

@@ -154,7 +154,15 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=120.0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keep", type=Path, default=None, help="folder for the inputs that crashed")
+    ap.add_argument("--file-seconds", type=int, default=20,
+                    help="a file that takes longer is a stall (counted with the crashes)")
     args = ap.parse_args()
+    import signal
+
+    def _stall(signum, frame):  # noqa: ANN001
+        raise TimeoutError("stalled")
+
+    signal.signal(signal.SIGALRM, _stall)
 
     from minsheng.channels import UnreadableInput
     from minsheng.settings import load_settings
@@ -186,7 +194,13 @@ def main() -> None:
                 names.append(name)
             path = work / original.name
             path.write_bytes(data)
+            # the input being read, left behind if a hang outlasts even the alarm (C code)
+            keep.mkdir(parents=True, exist_ok=True)
+            (keep / "current-input").write_bytes(data)
             tried += 1
+            if tried % 200 == 0:
+                print(f"  … {tried} files, {sum(crashes.values())} crashes", flush=True)
+            signal.alarm(args.file_seconds)
             try:
                 n, why = read_one(channel, path, settings)
                 loaded += n
@@ -200,6 +214,8 @@ def main() -> None:
                 first_trace.setdefault(label, traceback.format_exc(limit=-3))
                 keep.mkdir(parents=True, exist_ok=True)
                 (keep / f"crash-{sum(crashes.values()):04d}-{original.name}").write_bytes(data)
+            finally:
+                signal.alarm(0)
         elapsed = time.perf_counter() - started
     rate = tried / elapsed
     print(f"mutated files tried: {tried} in {elapsed:.0f} s ({rate:.1f} files/s; unmutated baseline "
