@@ -35,6 +35,7 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(PIP) --require-hashes --no-deps -r $(LOCK) 2>&1 | grep -v "^WARNING: Location" ; test $${PIPESTATUS[0]} -eq 0
 	$(PIP) --no-deps -e . 2>&1 | grep -v "^WARNING: Location" ; test $${PIPESTATUS[0]} -eq 0
 	$(BIN)/python -m pip check
+	mkdir -p "$(PREFECT_HOME)"
 	$(BIN)/python -c "import torch, apache_beam, prefect, duckdb, jieba, sentence_transformers, sklearn"
 	touch $(STAMP)
 
