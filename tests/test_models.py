@@ -114,6 +114,47 @@ def test_presegmented_input_is_respected(seg: Segmenter) -> None:
     assert "社保卡" in seg.tokens("你好 我想问一下社保卡怎么补办")
 
 
+def _awkward_texts(n: int, seed: int) -> list[str]:
+    """Random strings over common characters, user-dictionary words, latin, digits, the
+    characters jieba keeps inside a block (+#&._%-), punctuation, full-width forms, CR LF,
+    CJK outside jieba's block range and an astral ideograph: every branch of jieba's cut."""
+    import random
+
+    rnd = random.Random(seed)
+    pieces = list("的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同"
+                  "工也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理")
+    pieces += ["农转非", "日间照料", "互助会", "云街道", "V空间", "低保", "社区", "养老", "服务"]
+    pieces += list("ABCabcxyz0123456789+#&._%-，。！？ \n\t　①é㐀𠀀ＷＩＦＩ") + ["\r\n", "3.5%", "王小明"]
+    texts = ["".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 40))) for _ in range(n)]
+    return texts + ["", " ", "\r\n", "a\r\nb", "iPhone12手机", "中华人民共和国国务院",
+                    "家里ＷＩＦＩ坏了，Ｖ空间有人修吗", "社区 养老服务 需求", "标题\n正文" * 200,
+                    "没有标点" * 100]  # a block longer than batchcut.LONG
+
+
+@pytest.mark.parametrize("hmm", [True, False])
+def test_batch_cut_is_jiebas(seg: Segmenter, hmm: bool) -> None:
+    # The batch cutter computes jieba's word graph and route itself: token for token jieba's.
+    from models.batchcut import BatchCutter
+
+    texts = _awkward_texts(1500, seed=hmm)
+    want = [seg.tokenizer.lcut(t, HMM=hmm) for t in texts]
+    assert BatchCutter(seg.tokenizer).cut(texts, hmm=hmm) == want
+    # and so are the segmenter's batch tokens, which training and serving use
+    twin = Segmenter(userdict=seg.userdict, stopwords=seg.stopwords, cache_dir=seg.cache_dir,
+                     hmm=hmm)
+    assert twin.tokens_many(texts) == [twin.tokens(t) for t in texts]
+    assert twin.transform(texts) == [" ".join(twin.tokens(t)) for t in texts]
+
+
+def test_batch_cut_follows_dictionary_changes(seg: Segmenter, cache_dir: Path) -> None:
+    twin = Segmenter(userdict=seg.userdict, stopwords=seg.stopwords, cache_dir=str(cache_dir))
+    text = "我想问问福寿里小区的事"
+    before = twin.tokens_many([text])[0]
+    assert "福寿里" not in before
+    twin.tokenizer.add_word("福寿里", 1000)
+    assert "福寿里" in twin.tokens_many([text])[0] == twin.tokens(text)
+
+
 def test_own_tokenizer_and_cache_dir(seg: Segmenter, cache_dir: Path) -> None:
     tok = seg.tokenizer
     assert isinstance(tok, jieba.Tokenizer)
