@@ -65,12 +65,14 @@ class BatchCutter:
     """``[tokenizer.lcut(s, HMM=hmm) for s in strings]``, computed for the batch at once.
 
     Built from an initialised ``jieba.Tokenizer``; its tables are rebuilt when the tokenizer's
-    dictionary changes (``add_word`` or ``del_word`` change the size of ``FREQ`` or ``total``).
+    dictionary changes: ``add_word`` changes ``total`` or the size of ``FREQ``, ``del_word``
+    (``add_word(w, 0)``) adds to the HMM's force-split words, a re-initialised tokenizer has
+    another ``FREQ``. (Assigning ``FREQ[w]`` directly is not seen: use jieba's methods.)
     """
 
     def __init__(self, tokenizer: Any) -> None:
         self.tokenizer = tokenizer
-        self._version: tuple[int, int] | None = None
+        self._version: tuple[int, ...] | None = None
         self._hmm_cache: dict[str, list[int]] = {}
 
     # -- tables -------------------------------------------------------------------------------
@@ -78,7 +80,9 @@ class BatchCutter:
     def _tables(self) -> None:
         tok = self.tokenizer
         tok.check_initialized()
-        version = (len(tok.FREQ), tok.total)
+        from jieba import finalseg
+
+        version = (id(tok.FREQ), len(tok.FREQ), tok.total, len(finalseg.Force_Split_Words))
         if version == self._version:
             return
         self._hmm_cache = {}

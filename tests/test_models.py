@@ -17,6 +17,9 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from sklearn.base import clone
 
 from models.card import ModelCard
@@ -153,6 +156,39 @@ def test_batch_cut_follows_dictionary_changes(seg: Segmenter, cache_dir: Path) -
     assert "福寿里" not in before
     twin.tokenizer.add_word("福寿里", 1000)
     assert "福寿里" in twin.tokens_many([text])[0] == twin.tokens(text)
+    # del_word (add_word(w, 0)) keeps FREQ's size and total: still followed
+    twin.tokenizer.del_word("福寿里")
+    assert "福寿里" not in twin.tokens_many([text])[0]
+    assert twin.tokens_many([text])[0] == twin.tokens(text)
+
+
+def test_batch_cut_is_jiebas_on_board_texts(seg: Segmenter) -> None:
+    # Long real-world-like texts (titles + bodies of 300-800 characters, names, estates, phone
+    # numbers, latin), as the classifier reads them, in one batch with short ones mixed in.
+    from minsheng.demo.board import board_records
+    from minsheng.records import compose_text
+    from models.batchcut import BatchCutter
+
+    texts = [compose_text(r.title, r.body) for r in board_records(120, seed=3, weeks=4)]
+    texts += [t[: len(t) // 7] for t in texts[:40]]
+    assert min(map(len, texts[:120])) > 200
+    cutter = BatchCutter(seg.tokenizer)
+    assert cutter.cut(texts) == [seg.tokenizer.lcut(t) for t in texts]
+    assert seg.tokens_many(texts) == [seg.tokens(t) for t in texts]
+
+
+_ALPHABET = "的是在不了有人这中大社区养老低保服务转非日间照料互助会云街道空间王小明号楼" \
+    "ABVabv0159+#&._%-，。！？ \n\r\t　①éＷＩ㐀𠀀"
+
+
+@given(st.lists(st.text(alphabet=_ALPHABET, max_size=300), max_size=8), st.booleans())
+@hsettings(max_examples=150, deadline=None,
+           suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_batch_cut_is_jiebas_property(seg: Segmenter, texts: list[str], hmm: bool) -> None:
+    from models.batchcut import BatchCutter
+
+    cutter = seg.__dict__.setdefault("_test_cutter", BatchCutter(seg.tokenizer))
+    assert cutter.cut(texts, hmm=hmm) == [seg.tokenizer.lcut(t, HMM=hmm) for t in texts]
 
 
 def test_own_tokenizer_and_cache_dir(seg: Segmenter, cache_dir: Path) -> None:
