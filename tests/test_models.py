@@ -185,10 +185,7 @@ _ALPHABET = "的是在不了有人这中大社区养老低保服务转非日间�
 @hsettings(max_examples=150, deadline=None,
            suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_batch_cut_is_jiebas_property(seg: Segmenter, texts: list[str], hmm: bool) -> None:
-    from models.batchcut import BatchCutter
-
-    cutter = seg.__dict__.setdefault("_test_cutter", BatchCutter(seg.tokenizer))
-    assert cutter.cut(texts, hmm=hmm) == [seg.tokenizer.lcut(t, HMM=hmm) for t in texts]
+    assert seg._batch_cutter.cut(texts, hmm=hmm) == [seg.tokenizer.lcut(t, HMM=hmm) for t in texts]
 
 
 def test_own_tokenizer_and_cache_dir(seg: Segmenter, cache_dir: Path) -> None:
