@@ -38,7 +38,9 @@ _HAN_PUNCT = np.array([ord(c) for c in "+#&._%-"], dtype=np.int64)
 
 
 def _codes(text: str) -> np.ndarray:
-    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+    # surrogatepass: a lone surrogate (text read with errors="surrogateescape") is one
+    # character outside every block, as jieba treats it, not an encoding error
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.int64)
 
 
 def _in_block(codes: np.ndarray) -> np.ndarray:

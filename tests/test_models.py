@@ -178,7 +178,7 @@ def test_batch_cut_is_jiebas_on_board_texts(seg: Segmenter) -> None:
 
 
 _ALPHABET = "的是在不了有人这中大社区养老低保服务转非日间照料互助会云街道空间王小明号楼" \
-    "ABVabv0159+#&._%-，。！？ \n\r\t　①éＷＩ㐀𠀀"
+    "ABVabv0159+#&._%-，。！？ \n\r\t　①éＷＩ㐀𠀀\ud800\udcff"  # lone surrogates too
 
 
 @given(st.lists(st.text(alphabet=_ALPHABET, max_size=300), max_size=8), st.booleans())
