@@ -25,12 +25,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["LONG", "BatchCutter"]
+__all__ = ["CHUNK", "LONG", "BatchCutter"]
 
 #: Blocks longer than this are cut by jieba itself.
 LONG = 256
 # Runs of characters whose HMM cut is remembered (a few MB at most).
 _HMM_CACHE = 100_000
+#: Characters cut in one pass at most (a string longer than this is a pass of its own): a
+#: pass holds some hundred bytes per character in arrays (10,000 board texts at once peaked
+#: at 900 MB more), and passes that fit the CPU caches better are faster too (3,000 board
+#: texts: 3,200 texts/s in one pass, 5,000-5,700 in passes of 100,000 characters).
+CHUNK = 100_000
 # A multiplier for the polynomial hash of n-grams (odd, 64-bit, arbitrary but fixed).
 _B = np.uint64(0x9E3779B97F4A7C15)
 # jieba's re_han_default: the characters of a block that the word graph cuts.
@@ -117,6 +122,16 @@ class BatchCutter:
         if not strings:
             return []
         self._tables()
+        out: list[list[str]] = []
+        first, size = 0, 0
+        for i, n in enumerate(map(len, strings)):
+            if size and size + n > CHUNK:
+                out += self._cut(strings[first:i], hmm)
+                first, size = i, 0
+            size += n
+        return out + self._cut(strings[first:], hmm)
+
+    def _cut(self, strings: list[str], hmm: bool) -> list[list[str]]:
         big = "".join(strings)
         lengths = np.fromiter(map(len, strings), dtype=np.int64, count=len(strings))
         offsets = np.concatenate([[0], np.cumsum(lengths)])

@@ -149,6 +149,16 @@ def test_batch_cut_is_jiebas(seg: Segmenter, hmm: bool) -> None:
     assert twin.transform(texts) == [" ".join(twin.tokens(t)) for t in texts]
 
 
+def test_batch_cut_in_parts_is_the_same(seg: Segmenter, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a batch longer than CHUNK characters is cut in passes: same tokens, strings in order
+    import models.batchcut as batchcut
+
+    texts = _awkward_texts(300, seed=5)
+    whole = seg._batch_cutter.cut(texts)
+    monkeypatch.setattr(batchcut, "CHUNK", 50)  # some strings are longer than a pass
+    assert seg._batch_cutter.cut(texts) == whole == [seg.tokenizer.lcut(t) for t in texts]
+
+
 def test_batch_cut_follows_dictionary_changes(seg: Segmenter, cache_dir: Path) -> None:
     twin = Segmenter(userdict=seg.userdict, stopwords=seg.stopwords, cache_dir=str(cache_dir))
     text = "我想问问福寿里小区的事"
