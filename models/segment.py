@@ -185,8 +185,7 @@ class Segmenter(BaseEstimator, TransformerMixin):
         # Words repeat (Zipf): remember what each raw word becomes, which costs one dict
         # lookup instead of strip, lower, a stop-word test and a regex per word.
         clean = self.__dict__.setdefault("_clean_cache", {})
-        get = clean.get
-        out = [get(w) for w in raw]
+        out = list(map(clean.get, raw))  # map and filter: no Python step per word
         if None in out:
             for i, w in enumerate(raw):
                 if out[i] is None:
@@ -198,7 +197,7 @@ class Segmenter(BaseEstimator, TransformerMixin):
                     if len(clean) < _CLEAN_CACHE:
                         clean[w] = c
                     out[i] = c
-        return [c for c in out if c]
+        return list(filter(None, out))
 
     def keywords(self, text_or_tokens: str | Sequence[str], k: int = 3) -> list[str]:
         """Top-``k`` keywords by jieba's TF-IDF, without stop words.
