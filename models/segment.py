@@ -48,11 +48,22 @@ def default_cache_dir() -> Path:
     return Path(base) / "minsheng" / "jieba"
 
 
+# The full-width forms and the ideographic space, each to its compatibility decomposition
+# (NFKD): replacing characters by their NFKD leaves a text's NFKD, and so its NFKC, unchanged.
+_FULL_WIDTH = {c: unicodedata.normalize("NFKD", chr(c)) for c in [*range(0xFF01, 0xFF5F), 0x3000]}
+
+
 def _normalise(text: str) -> str:
     # NFKC folds full-width latin, digits and punctuation (ＡＢＣ，１２) into their ASCII forms,
     # which is how the dictionaries spell them. The quick check spares most texts a copy.
     if unicodedata.is_normalized("NFKC", text):
         return text
+    # Chinese text fails the check for its full-width punctuation (，。！) alone: replaced by
+    # table, the text is most often NFKC already, which is then its NFKC (see _FULL_WIDTH);
+    # half the time of normalize on message-board text.
+    folded = text.translate(_FULL_WIDTH)
+    if unicodedata.is_normalized("NFKC", folded):
+        return folded
     return unicodedata.normalize("NFKC", text)
 
 

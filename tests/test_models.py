@@ -149,6 +149,17 @@ def test_batch_cut_is_jiebas(seg: Segmenter, hmm: bool) -> None:
     assert twin.transform(texts) == [" ".join(twin.tokens(t)) for t in texts]
 
 
+@given(st.text(alphabet=st.characters(codec="utf-8")) | st.text(alphabet="ＡＢａ１，。！？　（）Ａ\u0301"
+                                                           "\u0301\u0327é①㍿社区a"))
+@hsettings(max_examples=300, deadline=None)
+def test_normalise_is_nfkc(text: str) -> None:
+    import unicodedata
+
+    from models.segment import _normalise
+
+    assert _normalise(text) == unicodedata.normalize("NFKC", text)
+
+
 def test_batch_cut_in_parts_is_the_same(seg: Segmenter, monkeypatch: pytest.MonkeyPatch) -> None:
     # a batch longer than CHUNK characters is cut in passes: same tokens, strings in order
     import models.batchcut as batchcut
