@@ -87,7 +87,9 @@ class NBSVC(ClassifierMixin, BaseEstimator):
     the unscaled features: ``coef_`` (classes × features) and ``intercept_``, as LinearSVC's.
 
     Parameters: ``C`` (of each LinearSVC), ``alpha`` (smoothing of the counts),
-    ``random_state``. Learned: ``classes_``, ``coef_``, ``intercept_``.
+    ``random_state``. Learned: ``classes_``, ``coef_``, ``intercept_``. (The classes are
+    fitted one after the other: liblinear seeds one process-wide random generator, so SVCs
+    fitted in threads at once would not be reproducible.)
     """
 
     def __init__(self, C: float = NBSVM_C, alpha: float = 0.1, random_state: int = 0) -> None:
@@ -105,18 +107,22 @@ class NBSVC(ClassifierMixin, BaseEstimator):
         # embedding, if weighted in) must not make a ratio of negative sums
         counts = abs(X)
         total = np.asarray(counts.sum(axis=0)).ravel()
-        coefs, intercepts = [], []
-        for c in self.classes_:
+
+        def one(c: str) -> tuple[np.ndarray, float]:
             mine = y == c
             p = np.asarray(counts[mine].sum(axis=0)).ravel() + self.alpha
             q = total - p + 2 * self.alpha
             r = np.log((p / p.sum()) / (q / q.sum()))
+            # X @ diag(r), scaling the stored values in place of a sparse product (no sort)
+            scaled = X.astype(np.float64)  # a copy, in the product's precision
+            scaled.data *= r[scaled.indices]
             svc = LinearSVC(C=self.C, random_state=self.random_state)
-            svc.fit(X @ sp.diags(r), mine.astype(int))
-            coefs.append(svc.coef_.ravel() * r)
-            intercepts.append(svc.intercept_[0])
-        self.coef_ = np.vstack(coefs)
-        self.intercept_ = np.asarray(intercepts)
+            svc.fit(scaled, mine.astype(int))
+            return svc.coef_.ravel() * r, svc.intercept_[0]
+
+        fitted = [one(c) for c in self.classes_]
+        self.coef_ = np.vstack([coef for coef, _ in fitted])
+        self.intercept_ = np.asarray([b for _, b in fitted])
         if len(self.classes_) == 2:  # the binary convention: one column, for the second class
             self.coef_ = self.coef_[1:] - self.coef_[:1]
             self.intercept_ = self.intercept_[1:] - self.intercept_[:1]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
+from itertools import chain, repeat
 
 import numpy as np
 import pandas as pd
@@ -77,10 +78,10 @@ class NgramTfidf(TransformerMixin, BaseEstimator):
             if len(words) >= _UNSEEN:
                 raise ValueError(f"more than {_UNSEEN - 1} distinct words")
             self.words_ = words
-        get = self.words_.get
         lengths = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
-        codes = np.fromiter((get(w, _UNSEEN) for d in docs for w in d), dtype=np.int64,
-                            count=int(lengths.sum()))
+        # map over two iterables calls words_.get(word, _UNSEEN) without a Python frame
+        codes = np.fromiter(map(self.words_.get, chain.from_iterable(docs), repeat(_UNSEEN)),
+                            dtype=np.int64, count=int(lengths.sum()))
         return codes, lengths
 
     def _grams(self, texts: Iterable[str], learn: bool) -> tuple[np.ndarray, np.ndarray, int]:
@@ -130,10 +131,14 @@ class NgramTfidf(TransformerMixin, BaseEstimator):
             index = self.__dict__["_index"] = pd.Index(self.keys_)
         col = index.get_indexer(keys)
         known = col >= 0
-        counts = sp.csr_matrix(
+        # Built column-wise first: an n-gram has one length, and the texts of each length come
+        # in text order, so every column's rows arrive sorted; the conversion to rows is then
+        # a linear pass that leaves each row's columns sorted, duplicates side by side, and
+        # summing them needs no sort (a per-row sort was a third of the transform).
+        counts = sp.csc_matrix(
             (np.ones(int(known.sum()), dtype=np.float32), (owners[known], col[known])),
             shape=(n_docs, self.n_features_out_),
-        )
+        ).tocsr()
         counts.sum_duplicates()
         counts.data = (np.log(counts.data) + 1) * self.idf_[counts.indices]
         return normalize(counts, copy=False)

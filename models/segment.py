@@ -48,11 +48,22 @@ def default_cache_dir() -> Path:
     return Path(base) / "minsheng" / "jieba"
 
 
+# The full-width forms and the ideographic space, each to its compatibility decomposition
+# (NFKD): replacing characters by their NFKD leaves a text's NFKD, and so its NFKC, unchanged.
+_FULL_WIDTH = {c: unicodedata.normalize("NFKD", chr(c)) for c in [*range(0xFF01, 0xFF5F), 0x3000]}
+
+
 def _normalise(text: str) -> str:
     # NFKC folds full-width latin, digits and punctuation (ＡＢＣ，１２) into their ASCII forms,
     # which is how the dictionaries spell them. The quick check spares most texts a copy.
     if unicodedata.is_normalized("NFKC", text):
         return text
+    # Chinese text fails the check for its full-width punctuation (，。！) alone: replaced by
+    # table, the text is most often NFKC already, which is then its NFKC (see _FULL_WIDTH);
+    # half the time of normalize on message-board text.
+    folded = text.translate(_FULL_WIDTH)
+    if unicodedata.is_normalized("NFKC", folded):
+        return folded
     return unicodedata.normalize("NFKC", text)
 
 
@@ -96,7 +107,7 @@ class Segmenter(BaseEstimator, TransformerMixin):
 
     def transform(self, texts: Iterable[str]) -> list[str]:
         """Space-joined tokens of each text: the form every downstream model consumes."""
-        return [" ".join(self.tokens(t)) for t in texts]
+        return [" ".join(t) for t in self.tokens_many(texts)]
 
     def __sklearn_is_fitted__(self) -> bool:
         # Stateless: usable without fit (lets it sit in a Pipeline that is only transformed).
@@ -122,7 +133,6 @@ class Segmenter(BaseEstimator, TransformerMixin):
         if not text:
             return []
         tok = self.tokenizer
-        stop = self._stop_words
         text = _normalise(text)
         if _PRESEGMENTED.search(text):
             raw: list[str] = []
@@ -134,23 +144,71 @@ class Segmenter(BaseEstimator, TransformerMixin):
                     raw.extend(tok.cut(piece, HMM=self.hmm))
         else:
             raw = tok.lcut(text, HMM=self.hmm)
+        return self._clean(raw)
+
+    def tokens_many(self, texts: Iterable[str]) -> list[list[str]]:
+        """:meth:`tokens` of each text (the same tokens, tested), cut as one batch: jieba's
+        word graph and best route computed for every text at once
+        (:class:`models.batchcut.BatchCutter`), several times faster than one text at a
+        time on texts of a few hundred characters."""
+        tok = self.tokenizer
+        freq = tok.FREQ
+        plans: list[Any] = []  # per text: None (empty), an int (a string to cut) or a list
+        to_cut: list[str] = []
+        for text in texts:
+            if not text:
+                plans.append(None)
+                continue
+            text = _normalise(text)
+            if _PRESEGMENTED.search(text):
+                items: list[str | int] = []
+                for piece in text.split():
+                    if len(piece) <= _MAX_PIECE or freq.get(piece):
+                        items.append(piece)
+                    else:
+                        items.append(len(to_cut))
+                        to_cut.append(piece)
+                plans.append(items)
+            else:
+                plans.append(len(to_cut))
+                to_cut.append(text)
+        cuts = self._batch_cutter.cut(to_cut, hmm=self.hmm)
+        out: list[list[str]] = []
+        for plan in plans:
+            if plan is None:
+                out.append([])
+            elif isinstance(plan, int):
+                out.append(self._clean(cuts[plan]))
+            else:
+                raw: list[str] = []
+                for item in plan:
+                    if isinstance(item, int):
+                        raw.extend(cuts[item])
+                    else:
+                        raw.append(item)
+                out.append(self._clean(raw))
+        return out
+
+    def _clean(self, raw: list[str]) -> list[str]:
+        """Raw jieba words without stop words, whitespace or pure punctuation, latin
+        lower-cased."""
+        stop = self._stop_words
         # Words repeat (Zipf): remember what each raw word becomes, which costs one dict
         # lookup instead of strip, lower, a stop-word test and a regex per word.
-        clean = self.__dict__.setdefault("_clean", {})
-        out: list[str] = []
-        for w in raw:
-            c = clean.get(w)
-            if c is None:
-                # Lower-case after cutting, not before: dictionary entries such as "V空间"
-                # are case-sensitive in jieba and would no longer match a lower-cased text.
-                c = w.strip().lower()
-                if c in stop or _NOISE.match(c):
-                    c = ""
-                if len(clean) < _CLEAN_CACHE:
-                    clean[w] = c
-            if c:
-                out.append(c)
-        return out
+        clean = self.__dict__.setdefault("_clean_cache", {})
+        out = list(map(clean.get, raw))  # map and filter: no Python step per word
+        if None in out:
+            for i, w in enumerate(raw):
+                if out[i] is None:
+                    # Lower-case after cutting, not before: dictionary entries such as "V空间"
+                    # are case-sensitive in jieba and would no longer match a lower-cased text.
+                    c = w.strip().lower()
+                    if c in stop or _NOISE.match(c):
+                        c = ""
+                    if len(clean) < _CLEAN_CACHE:
+                        clean[w] = c
+                    out[i] = c
+        return list(filter(None, out))
 
     def keywords(self, text_or_tokens: str | Sequence[str], k: int = 3) -> list[str]:
         """Top-``k`` keywords by jieba's TF-IDF, without stop words.
@@ -183,6 +241,18 @@ class Segmenter(BaseEstimator, TransformerMixin):
                     tok = self._build_tokenizer()
                     self.__dict__["_tokenizer"] = tok
         return tok
+
+    @property
+    def _batch_cutter(self) -> Any:
+        cutter = self.__dict__.get("_cutter")
+        if cutter is None:
+            from models.batchcut import BatchCutter
+
+            with self._lock:
+                cutter = self.__dict__.get("_cutter")
+                if cutter is None:
+                    cutter = self.__dict__["_cutter"] = BatchCutter(self.tokenizer)
+        return cutter
 
     @property
     def keyword_extractor(self) -> Any:
@@ -258,7 +328,7 @@ class Segmenter(BaseEstimator, TransformerMixin):
         # A copy: BaseEstimator.__getstate__ may hand back the live __dict__ itself, and popping
         # from that would strip the tokenizer from this (sending) object too.
         state = dict(super().__getstate__())
-        for key in ("_tokenizer", "_extractor", "_lock_obj", "_clean"):
+        for key in ("_tokenizer", "_extractor", "_lock_obj", "_clean_cache", "_cutter"):
             state.pop(key, None)
         return state
 

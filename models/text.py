@@ -170,7 +170,7 @@ class TextModels:
         seg = self.segmenter
         # all the cuts, then all the keywords: each pass keeps its own large table (jieba's
         # prefix dictionary, its IDF table) in the CPU caches; alternating costs about 10 %
-        tokens = [seg.tokens(text) for text in texts]
+        tokens = seg.tokens_many(texts)
         return [Segmented(t, seg.keywords(t, k=KEYWORDS)) for t in tokens]
 
     def embed(self, texts: Sequence[str], tokens: Sequence[str] | None = None) -> np.ndarray:

@@ -17,6 +17,9 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from sklearn.base import clone
 
 from models.card import ModelCard
@@ -112,6 +115,98 @@ def test_presegmented_input_is_respected(seg: Segmenter) -> None:
     assert seg.tokens("社区养老服务需求") == ["社区", "养老", "服务", "需求"]
     # Spaces used as punctuation around prose are not mistaken for segmentation.
     assert "社保卡" in seg.tokens("你好 我想问一下社保卡怎么补办")
+
+
+def _awkward_texts(n: int, seed: int) -> list[str]:
+    """Random strings over common characters, user-dictionary words, latin, digits, the
+    characters jieba keeps inside a block (+#&._%-), punctuation, full-width forms, CR LF,
+    CJK outside jieba's block range and an astral ideograph: every branch of jieba's cut."""
+    import random
+
+    rnd = random.Random(seed)
+    pieces = list("的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同"
+                  "工也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理")
+    pieces += ["农转非", "日间照料", "互助会", "云街道", "V空间", "低保", "社区", "养老", "服务"]
+    pieces += list("ABCabcxyz0123456789+#&._%-，。！？ \n\t　①é㐀𠀀ＷＩＦＩ") + ["\r\n", "3.5%", "王小明"]
+    texts = ["".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 40))) for _ in range(n)]
+    return texts + ["", " ", "\r\n", "a\r\nb", "iPhone12手机", "中华人民共和国国务院",
+                    "家里ＷＩＦＩ坏了，Ｖ空间有人修吗", "社区 养老服务 需求", "标题\n正文" * 200,
+                    "没有标点" * 100]  # a block longer than batchcut.LONG
+
+
+@pytest.mark.parametrize("hmm", [True, False])
+def test_batch_cut_is_jiebas(seg: Segmenter, hmm: bool) -> None:
+    # The batch cutter computes jieba's word graph and route itself: token for token jieba's.
+    from models.batchcut import BatchCutter
+
+    texts = _awkward_texts(1500, seed=hmm)
+    want = [seg.tokenizer.lcut(t, HMM=hmm) for t in texts]
+    assert BatchCutter(seg.tokenizer).cut(texts, hmm=hmm) == want
+    # and so are the segmenter's batch tokens, which training and serving use
+    twin = Segmenter(userdict=seg.userdict, stopwords=seg.stopwords, cache_dir=seg.cache_dir,
+                     hmm=hmm)
+    assert twin.tokens_many(texts) == [twin.tokens(t) for t in texts]
+    assert twin.transform(texts) == [" ".join(twin.tokens(t)) for t in texts]
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8")) | st.text(alphabet="ＡＢａ１，。！？　（）Ａ\u0301"
+                                                           "\u0301\u0327é①㍿社区a"))
+@hsettings(max_examples=300, deadline=None)
+def test_normalise_is_nfkc(text: str) -> None:
+    import unicodedata
+
+    from models.segment import _normalise
+
+    assert _normalise(text) == unicodedata.normalize("NFKC", text)
+
+
+def test_batch_cut_in_parts_is_the_same(seg: Segmenter, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a batch longer than CHUNK characters is cut in passes: same tokens, strings in order
+    import models.batchcut as batchcut
+
+    texts = _awkward_texts(300, seed=5)
+    whole = seg._batch_cutter.cut(texts)
+    monkeypatch.setattr(batchcut, "CHUNK", 50)  # some strings are longer than a pass
+    assert seg._batch_cutter.cut(texts) == whole == [seg.tokenizer.lcut(t) for t in texts]
+
+
+def test_batch_cut_follows_dictionary_changes(seg: Segmenter, cache_dir: Path) -> None:
+    twin = Segmenter(userdict=seg.userdict, stopwords=seg.stopwords, cache_dir=str(cache_dir))
+    text = "我想问问福寿里小区的事"
+    before = twin.tokens_many([text])[0]
+    assert "福寿里" not in before
+    twin.tokenizer.add_word("福寿里", 1000)
+    assert "福寿里" in twin.tokens_many([text])[0] == twin.tokens(text)
+    # del_word (add_word(w, 0)) keeps FREQ's size and total: still followed
+    twin.tokenizer.del_word("福寿里")
+    assert "福寿里" not in twin.tokens_many([text])[0]
+    assert twin.tokens_many([text])[0] == twin.tokens(text)
+
+
+def test_batch_cut_is_jiebas_on_board_texts(seg: Segmenter) -> None:
+    # Long real-world-like texts (titles + bodies of 300-800 characters, names, estates, phone
+    # numbers, latin), as the classifier reads them, in one batch with short ones mixed in.
+    from minsheng.demo.board import board_records
+    from minsheng.records import compose_text
+    from models.batchcut import BatchCutter
+
+    texts = [compose_text(r.title, r.body) for r in board_records(120, seed=3, weeks=4)]
+    texts += [t[: len(t) // 7] for t in texts[:40]]
+    assert min(map(len, texts[:120])) > 200
+    cutter = BatchCutter(seg.tokenizer)
+    assert cutter.cut(texts) == [seg.tokenizer.lcut(t) for t in texts]
+    assert seg.tokens_many(texts) == [seg.tokens(t) for t in texts]
+
+
+_ALPHABET = "的是在不了有人这中大社区养老低保服务转非日间照料互助会云街道空间王小明号楼" \
+    "ABVabv0159+#&._%-，。！？ \n\r\t　①éＷＩ㐀𠀀\ud800\udcff"  # lone surrogates too
+
+
+@given(st.lists(st.text(alphabet=_ALPHABET, max_size=300), max_size=8), st.booleans())
+@hsettings(max_examples=150, deadline=None,
+           suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_batch_cut_is_jiebas_property(seg: Segmenter, texts: list[str], hmm: bool) -> None:
+    assert seg._batch_cutter.cut(texts, hmm=hmm) == [seg.tokenizer.lcut(t, HMM=hmm) for t in texts]
 
 
 def test_own_tokenizer_and_cache_dir(seg: Segmenter, cache_dir: Path) -> None:
