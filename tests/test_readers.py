@@ -121,3 +121,47 @@ def test_no_snapshot_and_a_writer_is_a_clear_error(tmp_path):
             run_query(Warehouse(db), "select * from t")
     finally:
         writer.communicate("\n", timeout=60)
+
+
+def test_marked_marts_are_week_ordered_tables_in_the_snapshot_with_the_views_rows(published):
+    from warehouse.readers import materialised_marts, snapshot_path
+
+    marts = materialised_marts()
+    assert {"gap_weekly", "unmet_reasons", "capacity_use", "hot_issues_weekly", "issue_texts"} <= set(marts)
+    assert "issue_membership" not in marts  # one row per item: as big as the items, stays a view
+    live = duckdb.connect(str(published), read_only=True)
+    snap = duckdb.connect(str(snapshot_path(published)), read_only=True)
+    try:
+        kinds = dict(snap.execute("select table_name, table_type from information_schema.tables").fetchall())
+        for mart, order in marts.items():
+            assert kinds[mart] == "BASE TABLE", mart
+            assert live.execute(f"select table_type from information_schema.tables where table_name = '{mart}'"
+                                ).fetchall() == [("VIEW",)]
+            want = live.execute(f"select * from {mart} order by all").fetchall()
+            assert snap.execute(f"select * from {mart} order by all").fetchall() == want, mart
+            keys = snap.execute(f"select {order} from {mart}").fetchall()  # stored order
+            assert keys == sorted(keys, key=lambda r: tuple((v is not None, v) for v in r)), mart
+        assert snap.execute("select count(*) from gap_weekly where week = $w and demand > 0", {"w": WEEK}
+                            ).fetchone()[0] > 0
+    finally:
+        live.close()
+        snap.close()
+
+
+def test_category_trend_over_the_gap_table_counts_every_item(published):
+    from warehouse.query import execute
+    from warehouse.readers import snapshot_path
+    from warehouse.sql import read_sql
+
+    snap = duckdb.connect(str(snapshot_path(published)), read_only=True)
+    try:
+        got = execute(snap, read_sql("queries", "category_trend"), {"week": WEEK, "weeks": 4}).to_records()
+        want = snap.execute("select week, category, count(*) from demand_items where week <= $w "
+                            "group by all order by week, count(*) desc, category", {"w": WEEK}).fetchall()
+        assert [(r["week"], r["category"], r["demand"]) for r in got] == want and want
+        year = execute(snap, read_sql("queries", "community_year"),
+                       {"community": "C03", "year": WEEK[:4]}).to_records()
+        items = snap.execute("select count(*) from demand_items where community = 'C03'").fetchone()[0]
+        assert sum(r["demand"] for r in year) == items > 0
+    finally:
+        snap.close()

@@ -15,7 +15,11 @@ Only a warehouse that is being written for the first time, before any snapshot, 
 The snapshot is a new database file, not a byte copy: ``COPY FROM DATABASE`` into a file
 attached with ``STORAGE_VERSION 'v1.1.0'``, so that the DuckDB 1.1+ drivers that BI tools ship
 (DBeaver, Metabase, Superset) open it, and so that no freed page of the warehouse comes along.
-Views and marts are copied with the tables and work in the copy. A warehouse that still has a
+Views and marts are copied with the tables and work in the copy; the marts marked
+``-- snapshot: table order by <columns>`` (those a planner's page reads per week: gap tables,
+unmet reasons, capacity, hot issues) become tables in the copy, computed once at publication and
+stored in that order, so that a week's read scans that week's row groups only (zone maps)
+instead of aggregating the whole demand_items table per request. A warehouse that still has a
 ``pii`` schema (not migrated) is not published. Optionally each mart is also written as
 ``snapshot-parquet/<mart>.parquet`` beside it, for tools without DuckDB.
 """
@@ -23,6 +27,7 @@ Views and marts are copied with the tables and work in the copy. A warehouse tha
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +38,7 @@ import duckdb
 from warehouse.sql import sql_files
 
 STORAGE_VERSION = "v1.1.0"  # the oldest DuckDB that opens the snapshot
+_MATERIALISE = re.compile(r"^--\s*snapshot:\s*table\s+order\s+by\s+([\w, ]+?)\s*$", re.M)
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,28 @@ def _state(db: Path) -> str:
     return "|".join(parts)
 
 
+def materialised_marts() -> dict[str, str]:
+    """The marts stored as tables in the snapshot: mart name -> its sort order."""
+    marked = {}
+    for path in sql_files("marts"):
+        found = _MATERIALISE.search(path.read_text(encoding="utf-8"))
+        if found:
+            marked[path.stem] = found.group(1)
+    return marked
+
+
+def _materialise_marts(con: duckdb.DuckDBPyConnection) -> None:
+    """Replace each marked mart view of ``snap`` by a table of its rows in the mart's order.
+    Every table is computed before any view is dropped: marts read other marts."""
+    marts = materialised_marts()
+    for mart, order in marts.items():
+        con.execute(f"create table snap.main.{mart}__rows as "
+                    f"select * from snap.main.{mart} order by {order}")
+    for mart in marts:
+        con.execute(f"drop view snap.main.{mart}")
+        con.execute(f"alter table snap.main.{mart}__rows rename to {mart}")
+
+
 def _plain_connection() -> duckdb.DuckDBPyConnection:
     return duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
                                               "autoload_known_extensions": False})
@@ -119,6 +147,7 @@ def publish_snapshot(db: Path, *, parquet: bool = False) -> Path | None:
         con.execute(f"attach {_quote(tmp)} as snap (storage_version '{STORAGE_VERSION}')")
         con.execute("copy from database live to snap")
         con.execute("detach live")
+        _materialise_marts(con)
         con.execute("create or replace table snap.snapshot_info "
                     "(published_at timestamp, source_state varchar, storage_version varchar)")
         con.execute("insert into snap.snapshot_info values (now()::timestamp, ?, ?)",

@@ -1,5 +1,6 @@
 -- service x week: capacity, the demand items matched to it, and utilisation; the base of
 -- provider_utilization and capacity_value
+-- snapshot: table order by week, service_id
 create or replace view capacity_use as
 with used as (
     select service_id, week, count(*) as matched

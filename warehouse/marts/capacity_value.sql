@@ -2,6 +2,7 @@
 -- (the unmet cost of the item it would serve, less that match's cost), ranked within the week
 -- by that value, then by the unmet items it could take (waiting); helps_* name the community x
 -- category it would serve first. 0: the service has places left, or no one waiting can use it.
+-- snapshot: table order by week, rank
 create or replace view capacity_value as
 select
     v.week,

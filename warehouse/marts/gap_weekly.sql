@@ -1,6 +1,7 @@
 -- iso week x community x category: demand, nominal capacity, matched, unmet, unmet share.
 -- capacity is each service's weekly capacity shared equally among the communities of its
 -- area and the categories it serves, so that it adds up across cells.
+-- snapshot: table order by week, community, category
 create or replace view gap_weekly as
 with demand as (
     select

@@ -1,4 +1,5 @@
 -- service x week: capacity, matched demand items, utilisation
+-- snapshot: table order by week, service_id
 create or replace view provider_utilization as
 select
     s.provider_id,
