@@ -9,6 +9,7 @@ import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -165,3 +166,48 @@ def test_planners_merges_and_splits_survive_later_parts(wh, tmp_path):
     assert dict(_table(wh, "select issue_id, items from issues")) == {lift: 8, new: 2}
     with wh.transaction() as con, pytest.raises(ValueError):
         merge_issues(con, lift, lift, "", cfg.heat)
+
+
+# The hot-issue list's examples as first written: each top issue's first two items by the week,
+# aggregated per request over issue_membership and demand_items (every item of the warehouse)
+EXAMPLES_PER_REQUEST = """
+    select m.issue_id, list(d.text order by d.received_at, d.item_id)[1:2] as examples
+    from issue_membership as m
+    join demand_items as d using (item_id)
+    where m.issue_id in (select issue_id from top) and d.week <= $week
+    group by m.issue_id
+"""
+
+
+def test_hot_issue_examples_from_the_snapshot_table_equal_the_per_request_aggregate(wh, tmp_path):
+    from warehouse.query import execute
+    from warehouse.readers import publish_snapshot, snapshot_path
+    from warehouse.sql import read_sql
+
+    load_part(wh, _stage(tmp_path / "p1", _week_one(), wh, "p1"), IssueSettings())
+    week_two = [_item(f"platform:M{k}", 1, LIFT + "？" * k, T0 + timedelta(days=7, hours=3 * k), topic=1)
+                for k in range(4)]
+    week_two += [_item(f"hotline:Q{k}", 1, NOISE + "。" * k, T0 + timedelta(days=8, hours=k), topic=2,
+                       place="东风路", category="public_security", community="C05") for k in range(3)]
+    load_part(wh, _stage(tmp_path / "p2", week_two, wh, "p2"), IssueSettings())
+    lift = _table(wh, "select issue_id from issue_items where item_id = 'platform:L0#1'")[0][0]
+    with wh.transaction() as con:  # the planners' decisions move items: examples follow them
+        split_issue(con, lift, ["platform:L0#1", "platform:L1#1", "platform:M3#1"], "the first two", IssueSettings().heat)
+    weeks = [r[0] for r in _table(wh, "select distinct week from issue_weeks order by week")]
+    assert weeks == ["2026-W45", "2026-W46"]
+    sql = read_sql("queries", "hot_issues")
+    start, end = sql.index("examples as ("), sql.index("select i.issue_id")
+    reference = sql[:start] + "examples as (" + EXAMPLES_PER_REQUEST + ")\n\n" + sql[end:]
+    publish_snapshot(wh.path)
+    snap = duckdb.connect(str(snapshot_path(wh.path)), read_only=True)
+    try:
+        assert snap.execute("select table_type from information_schema.tables "
+                            "where table_name = 'issue_texts'").fetchall() == [("BASE TABLE",)]
+        for week in weeks:
+            got = execute(snap, sql, {"week": week}).to_records()
+            want = execute(snap, reference, {"week": week}).to_records()
+            assert got == want and got and all(len(h["examples"]) == 2 for h in got)
+        with wh.connect(read_only=True) as live:  # and over the live warehouse's views
+            assert execute(live, sql, {"week": weeks[-1]}).to_records() == got
+    finally:
+        snap.close()

@@ -1,7 +1,8 @@
 -- the hottest issues of one week: live, at least two messages, by heat at the week's end, with their place, trend (items per week up to the week) and two masked examples (param: week)
 -- ranking first, counting after: the 200 hottest live issues that may have two messages by
 -- the week (two that week, or two by now) are counted exactly, and the 20 hottest of those
--- with two messages by the week are returned; only the top of the list is ever aggregated
+-- with two messages by the week are returned; only the top of the list is ever aggregated,
+-- and the examples come from issue_texts (a table in the snapshot)
 with candidates as (
     select w.issue_id, w.heat, w.status, w.residents, w.likes
     from issue_weeks as w
@@ -29,11 +30,9 @@ top as (
 ),
 
 examples as (
-    select m.issue_id, list(d.text order by d.received_at, d.item_id)[1:2] as examples
-    from issue_membership as m
-    join demand_items as d using (item_id)
-    where m.issue_id in (select issue_id from top) and d.week <= $week
-    group by m.issue_id
+    select issue_id, examples
+    from issue_texts
+    where issue_id in (select issue_id from top)
 )
 
 select i.issue_id, i.title, i.place, t.items, t.messages, t.residents, t.likes,
