@@ -162,6 +162,8 @@ class WebSettings(BaseModel):
     session_hours: float = Field(12, gt=0)
     https_only: bool = False         # mark the cookie Secure (behind a TLS proxy)
     root_path: str = ""              # the path prefix the reverse proxy serves the app under
+    login_failures: int = Field(5, ge=1)           # wrong passwords in a row that lock a name...
+    login_lockout_minutes: float = Field(15, gt=0)  # ...for this long
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

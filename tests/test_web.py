@@ -85,6 +85,29 @@ def test_a_wrong_password_or_name_is_refused(site):
     assert c.get("/").status_code == 303
 
 
+def test_wrong_passwords_lock_the_name_for_a_while(site):
+    from fastapi.testclient import TestClient
+
+    from flows.web import create_app
+
+    now = [1000.0]
+    s = site["settings"].model_copy(update={"web": site["settings"].web.model_copy(
+        update={"login_failures": 3, "login_lockout_minutes": 10})})
+    app = create_app(s, site["wh"], clock=lambda: now[0])
+
+    def attempt(password, name="wang"):
+        c = TestClient(app, base_url="http://127.0.0.1", follow_redirects=False)
+        return c.post("/login", data={"name": name, "password": password, "csrf": _csrf(c.get("/login").text)})
+
+    assert [attempt("wrong-password").status_code for _ in range(3)] == [401, 401, 401]
+    locked = attempt(PASSWORDS["wang"])  # the right password, during the lockout: refused
+    assert locked.status_code == 429 and int(locked.headers["retry-after"]) == 601
+    assert "try again in 10 min" in locked.text
+    assert attempt(PASSWORDS["li"], name="li").status_code == 303  # other names are not locked
+    now[0] += 601
+    assert attempt(PASSWORDS["wang"]).status_code == 303
+
+
 def test_a_login_without_its_csrf_token_fails(site):
     c = _client(site)
     c.get("/login")

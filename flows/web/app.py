@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
-from flows.web.auth import authenticate, csrf_token, csrf_valid, secret_key
+from flows.web.auth import LoginThrottle, authenticate, csrf_token, csrf_valid, secret_key
 from flows.web.export import to_csv, to_xlsx
 from minsheng.domain import UNKNOWN_COMMUNITY
 from minsheng.pii import mask_text
@@ -409,8 +410,10 @@ NAV = [("overview", "总览"), ("gaps", "供需缺口"), ("providers", "服务�
 # ---------------------------------------------------------------- the app
 
 
-def create_app(settings: Settings | None = None, warehouse: Warehouse | None = None) -> FastAPI:
-    """The workbench over ``warehouse`` (default: the settings' warehouse)."""
+def create_app(settings: Settings | None = None, warehouse: Warehouse | None = None, *,
+               clock: Callable[[], float] = time.monotonic) -> FastAPI:
+    """The workbench over ``warehouse`` (default: the settings' warehouse); ``clock`` times
+    login lockouts."""
     settings = settings or load_settings()
     wh = warehouse or Warehouse.from_settings(settings)
     web = settings.web
@@ -423,6 +426,7 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
     has_survey = settings.district.survey is not None
     chart_cache: dict[tuple[Any, ...], Any] = {}
     pool = ConnectionPool(wh)
+    throttle = LoginThrottle(web.login_failures, web.login_lockout_minutes * 60, clock)
     app.state.pool = pool  # pool.invalidate() closes the idle connections (tests, benchmarks)
 
     @app.middleware("http")
@@ -567,9 +571,19 @@ def create_app(settings: Settings | None = None, warehouse: Warehouse | None = N
         if not csrf_valid(request.session, form.get("csrf")):
             return render(request, "login.html", 403, next=target,
                           error="the form had expired (CSRF token missing or wrong): try again")
-        user = authenticate(web.users, str(form.get("name", "")), str(form.get("password", "")))
+        name = str(form.get("name", ""))
+        wait = throttle.retry_after(name)
+        if wait:
+            minutes = max(1, round(wait / 60))
+            response = render(request, "login.html", 429, next=target,
+                              error=f"too many wrong passwords for this name: try again in {minutes} min")
+            response.headers["Retry-After"] = str(int(wait) + 1)
+            return response
+        user = authenticate(web.users, name, str(form.get("password", "")))
         if user is None:
+            throttle.failed(name)
             return render(request, "login.html", 401, next=target, error="wrong name or password")
+        throttle.succeeded(name)
         request.session.clear()  # a fresh session (and CSRF token) on login
         request.session["user"] = user.name
         return RedirectResponse(f"{request.scope.get('root_path', '')}{target}", 303)

@@ -3,13 +3,18 @@
 Accounts are in configuration (``web.users``) with argon2 hashes; sessions are signed cookies
 (starlette's ``SessionMiddleware``, itsdangerous) whose secret is ``web.secret_key`` or a key
 file made on first start under ``<data_dir>/private/``. Every POST form carries the session's
-CSRF token (compared in constant time)."""
+CSRF token (compared in constant time). Repeated wrong passwords for one name lock that name
+out for a while (:class:`LoginThrottle`), so that a password cannot be guessed at the speed of
+the server."""
 
 from __future__ import annotations
 
 import hmac
 import os
 import secrets
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -17,7 +22,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from minsheng.settings import Settings, WebUser
 
-__all__ = ["authenticate", "csrf_token", "csrf_valid", "hash_password", "secret_key"]
+__all__ = ["LoginThrottle", "authenticate", "csrf_token", "csrf_valid", "hash_password", "secret_key"]
 
 _HASHER = PasswordHasher()
 # verified when the name is unknown, so that a wrong name takes as long as a wrong password
@@ -68,3 +73,42 @@ def csrf_token(session: dict) -> str:
 def csrf_valid(session: dict, token: str | None) -> bool:
     expected = session.get("csrf")
     return bool(expected and token) and hmac.compare_digest(str(expected), str(token))
+
+
+class LoginThrottle:
+    """Wrong passwords per typed name: after ``failures`` in a row, that name is locked for
+    ``lockout_seconds`` (a right password in that time is refused too, so guessing gains nothing).
+    Kept in memory: a restart forgets it, which only gives an attacker one more round. Keyed by
+    the name typed, known or not, so that a lockout does not tell which names exist."""
+
+    def __init__(self, failures: int, lockout_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.failures = failures
+        self.lockout_seconds = lockout_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._failed: dict[str, int] = {}
+        self._until: dict[str, float] = {}
+
+    def retry_after(self, name: str) -> float:
+        """Seconds until ``name`` may try again; 0 when it may now."""
+        with self._lock:
+            until = self._until.get(name)
+            if until is None:
+                return 0.0
+            left = until - self._clock()
+            if left <= 0:
+                del self._until[name]
+                return 0.0
+            return left
+
+    def failed(self, name: str) -> None:
+        with self._lock:
+            count = self._failed.get(name, 0) + 1
+            if count >= self.failures:
+                self._until[name] = self._clock() + self.lockout_seconds
+                count = 0
+            self._failed[name] = count
+
+    def succeeded(self, name: str) -> None:
+        with self._lock:
+            self._failed.pop(name, None)
