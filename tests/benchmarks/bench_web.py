@@ -1,8 +1,10 @@
 """The workbench on a big warehouse: the gaps page and a drill-down answered by the server
 (uvicorn, over HTTP, logged in) against the same SQL run directly in DuckDB on the same
-snapshot in the same run; with ``gap_weekly`` as shipped (a view) and materialised as a table.
+snapshot in the same run. The warehouse is tests/benchmarks/megacity.py's; its snapshot as
+published (the gap tables materialised, see warehouse/readers.py).
 
-    flock /tmp/minsheng-bench.lock .venv/bin/python tests/benchmarks/bench_web.py [--items 24000000]
+    flock /tmp/minsheng-bench.lock .venv/bin/python tests/benchmarks/bench_web.py \
+        [--items 24000000] [--db /tmp/mega/w.duckdb --reuse]
 
 A year of megacity volume is 24 million items (the issue's target); the default is smaller so
 that it runs in minutes on a shared machine. Prints median milliseconds and ratios, and the
@@ -15,6 +17,7 @@ import argparse
 import re
 import socket
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -22,63 +25,9 @@ from pathlib import Path
 
 import duckdb
 
-WEEKS = [f"2026-W{w:02d}" for w in range(1, 53)]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-
-def build(db: Path, items: int, settings) -> None:
-    from warehouse import resource
-    from warehouse.loaders import load_reference
-
-    con = resource.connect(db)
-    try:
-        resource.migrate(con)
-        load_reference(con, settings.district, settings.taxonomy)
-        communities = settings.district.community_codes
-        categories = settings.taxonomy.codes
-        con.execute("create temp table c as select unnest($c) as community, generate_subscripts($c, 1) - 1 as k",
-                    {"c": communities})
-        con.execute("create temp table k as select unnest($k) as category, generate_subscripts($k, 1) - 1 as k",
-                    {"k": categories})
-        per_week = items // len(WEEKS)
-        nc, nk = len(communities), len(categories)
-        # in week order, as the loader appends them: the zone maps then skip other weeks
-        con.execute(f"""
-            insert into demand_items by name
-            select 'bench:' || i || '#0' as item_id, 'bench:' || i as feedback_id,
-                   ['hotline', 'platform', 'wechat'][1 + i % 3] as channel,
-                   timestamp '2025-12-29' + to_days((i // {per_week})::integer * 7)
-                       + to_seconds((i % 604800)::bigint) as received_at,
-                   $weeks[1 + (i // {per_week})::integer] as week,
-                   c.community, '小区电梯又坏了，物业不管，第' || (i % 997) || '次反映' as text,
-                   '' as tokens, ['电梯'] as keywords, k.category,
-                   0.5 + (i % 50) / 100.0 as confidence, '[]' as top3, md5(i::varchar) as content_hash,
-                   'bench' as model_version, now()::timestamp as processed_at
-            from range({per_week * len(WEEKS)}) t(i)
-            join c on c.k = (i * 7 + i // 13) % {nc}
-            join k on k.k = (i * 3 + i // 7) % {nk}
-            order by i
-        """, {"weeks": WEEKS})
-        con.execute("""
-            insert into matches by name
-            select item_id, week, community, category,
-                   case when hash(item_id) % 3 = 0 then 'unmet' else 'matched' end as status,
-                   case when hash(item_id) % 3 = 0 then null else 'svc' end as service_id,
-                   case when hash(item_id) % 3 = 0 then 'no_capacity' end as reason,
-                   now()::timestamp as matched_at
-            from demand_items
-        """)
-    finally:
-        con.close()
-
-
-def materialise(db: Path) -> None:
-    con = duckdb.connect(str(db))
-    try:
-        con.execute("create table gap_weekly_t as select * from gap_weekly order by week")
-        con.execute("drop view gap_weekly")
-        con.execute("alter table gap_weekly_t rename to gap_weekly")
-    finally:
-        con.close()
+from megacity import WEEKS, open_or_build  # noqa: E402
 
 
 def _free_port() -> int:
@@ -157,11 +106,13 @@ def measure(db: Path, settings, runs: int, label: str) -> dict[str, float]:
     return {"gaps": server_gaps, "cell": server_cell}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--items", type=int, default=2_000_000)
+    ap.add_argument("--db", type=Path, help="where to build (default: a temporary folder)")
+    ap.add_argument("--reuse", action="store_true", help="keep a finished build at --db")
     ap.add_argument("--runs", type=int, default=7)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     import warnings
 
     warnings.simplefilter("ignore")
@@ -169,14 +120,11 @@ def main() -> None:
 
     settings = load_settings()
     with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "big.duckdb"
-        t = time.perf_counter()
-        build(db, args.items, settings)
-        print(f"built {args.items:,} items over {len(WEEKS)} weeks in {time.perf_counter() - t:.0f} s "
-              f"({db.stat().st_size / 1e6:.0f} MB)")
-        measure(db, settings, args.runs, "gap_weekly as a view (as shipped)")
-        materialise(db)
-        measure(db, settings, args.runs, "gap_weekly materialised")
+        db, times = open_or_build(args.db or Path(tmp) / "big.duckdb", args.items, settings, reuse=args.reuse)
+        if times:
+            print(f"built {args.items:,} items over {len(WEEKS)} weeks in {times['build']:.0f} s "
+                  f"({db.stat().st_size / 1e6:.0f} MB)")
+        measure(db, settings, args.runs, "snapshot as published")
 
 
 if __name__ == "__main__":
