@@ -380,6 +380,7 @@ def test_a_damaged_header_makes_the_file_unreadable_not_a_crash(settings, tmp_pa
         read_file("hotline", path, settings.mapping("hotline"), settings.district)
 
 
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")  # no "Exception ignored"
 def test_a_ragged_row_with_a_damaged_character_is_one_ragged_row(settings, tmp_path):
     data = (HOTLINE_HEADER + GOOD_1).encode() + "H2,2026-11-03 09:05:00,响水社区,,路灯,坏了".encode() + b"\xff\n" \
         + GOOD_3.encode()
