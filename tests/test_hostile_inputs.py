@@ -58,7 +58,7 @@ def test_the_same_rows_in_three_encodings_are_duplicates(wh, settings):
 def test_truncated_file_keeps_its_good_rows(wh, settings):
     counts = ingest(wh, settings, "hotline", "hotline_truncated.csv")
     assert (counts.loaded, counts.quarantined) == (2, 1)
-    assert reasons(wh, "hotline_truncated.csv") == {"row 4": "mojibake"}
+    assert reasons(wh, "hotline_truncated.csv") == {"row 4": "undecodable_bytes"}  # a cut character
 
 
 def test_ragged_rows_are_quarantined_by_position(wh, settings):
@@ -286,10 +286,13 @@ def test_a_csv_with_cr_only_line_ends_loads(settings, tmp_path):
 def test_one_undecodable_row_is_quarantined_alone(settings, tmp_path, damage):
     bad_row = "H2,2026-11-03 09:05:00,响水社区,,停车".encode() + damage + b"\n"
     data = (HOTLINE_HEADER + GOOD_1).encode() + bad_row + GOOD_3.encode()
-    assert read_bytes_as(settings, tmp_path, "hotline", "d.csv", data) == (["H1", "H3"], {"row 3": "mojibake"})
+    assert read_bytes_as(settings, tmp_path, "hotline", "d.csv", data) == (
+        ["H1", "H3"], {"row 3": "undecodable_bytes"})
     jsonl = _platform_line("P1").encode() + b'{"msg_id": "P3", "posted_at": "2026-11-03T08:00:00+08:00", ' \
         b'"community": "C08", "content": "' + damage + b'"}\n' + _platform_line("P2").encode()
-    assert read_bytes_as(settings, tmp_path, "platform", "d.jsonl", jsonl) == (["P1", "P2"], {"line 2": "mojibake"})
+    assert read_bytes_as(settings, tmp_path, "platform", "d.jsonl", jsonl) == (
+        ["P1", "P2"], {"line 2": "undecodable_bytes"})
+    # a meeting note is one text: its damaged item is judged as text (mojibake)
     note = "日期：2026-11-05\n社区：响水社区\n\n## 诉求\n\n1. 路灯坏了\n2. 楼道".encode() + damage + b"\n"
     keys, rejected = read_bytes_as(settings, tmp_path, "meeting", "d.md", note)
     assert len(keys) == 1 and list(rejected.values()) == ["mojibake"]
@@ -377,6 +380,7 @@ def test_a_damaged_header_makes_the_file_unreadable_not_a_crash(settings, tmp_pa
         read_file("hotline", path, settings.mapping("hotline"), settings.district)
 
 
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")  # no "Exception ignored"
 def test_a_ragged_row_with_a_damaged_character_is_one_ragged_row(settings, tmp_path):
     data = (HOTLINE_HEADER + GOOD_1).encode() + "H2,2026-11-03 09:05:00,响水社区,,路灯,坏了".encode() + b"\xff\n" \
         + GOOD_3.encode()
@@ -401,3 +405,81 @@ def test_a_long_run_of_spaces_in_a_meeting_item_reads_in_linear_time():
         assert join_lines(text) == re.sub(r"\s*[\r\n]+\s*", "", text)
 
     same_as_the_regex()
+
+
+# --- issue 12: bytes that are not in the file's encoding -----------------------------------------
+
+DAMAGE = [b"\xff\xfe\xfd", b"\xed\xa0\x80", b"\xed\xa0\xbd\xed\xb8\x80"]
+DAMAGE_IDS = ["ff-fe-fd", "cesu-8-lone", "cesu-8-pair"]
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def _quiet(capfd) -> None:
+    err = capfd.readouterr().err
+    assert "Exception ignored" not in err and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("damage", DAMAGE, ids=DAMAGE_IDS)
+def test_a_hotline_row_with_undecodable_bytes_is_quarantined_quietly(settings, tmp_path, capfd, damage):
+    bad_row = "H2,2026-11-03 09:05:00,响水社区,,停车".encode() + damage + "难\n".encode()
+    data = (HOTLINE_HEADER + GOOD_1).encode() + bad_row + GOOD_3.encode()
+    assert read_bytes_as(settings, tmp_path, "hotline", "d.csv", data) == (
+        ["H1", "H3"], {"row 3": "undecodable_bytes"})
+    # and in a file Arrow decodes itself (GB18030), where the bytes are not GB18030 either
+    # (the CESU-8 pair happens to be three GB18030 characters)
+    gbk = ((HOTLINE_HEADER + GOOD_1 + "H2,2026-11-03 09:05:00,响水社区,,停车").encode("gb18030") + damage
+           + "难\n".encode("gb18030") + GOOD_3.encode("gb18030"))
+    expected = {} if _decodes(damage, "gb18030") else {"row 3": "undecodable_bytes"}
+    keys, rejected = read_bytes_as(settings, tmp_path, "hotline", "g.csv", gbk)
+    assert rejected == expected and keys == (["H1", "H2", "H3"] if not expected else ["H1", "H3"])
+    _quiet(capfd)
+
+
+@pytest.mark.parametrize("damage", DAMAGE, ids=DAMAGE_IDS)
+def test_a_survey_row_with_undecodable_bytes_is_quarantined_quietly(settings, tmp_path, capfd, damage):
+    lines = _survey_csv(settings, [("1", True), ("2", True), ("3", False)]).encode().split(b"\r\n")
+    lines[2] = lines[2][:-len("无".encode())] + damage + "无".encode()
+    keys, rejected = read_bytes_as(settings, tmp_path, "survey", "s.csv", b"\r\n".join(lines))
+    assert (keys, rejected) == (["1", "3"], {"row 3": "undecodable_bytes"})
+    _quiet(capfd)
+
+
+@pytest.mark.parametrize("damage", DAMAGE, ids=DAMAGE_IDS)
+def test_a_json_line_or_item_with_undecodable_bytes_is_quarantined_quietly(settings, tmp_path, capfd, damage):
+    bad = b'{"msg_id": "P3", "posted_at": "2026-11-03T08:00:00+08:00", "community": "C08", "content": "' \
+        + damage + b'"}'
+    good = [_platform_line("P1").encode().strip(), _platform_line("P2").encode().strip()]
+    jsonl = b"\n".join([good[0], bad, good[1]]) + b"\n"
+    assert read_bytes_as(settings, tmp_path, "platform", "d.jsonl", jsonl) == (
+        ["P1", "P2"], {"line 2": "undecodable_bytes"})
+    array = b"[" + b",\n".join([good[0], bad, good[1]]) + b"]"
+    assert read_bytes_as(settings, tmp_path, "platform", "d.json", array) == (
+        ["P1", "P2"], {"item 2": "undecodable_bytes"})
+    _quiet(capfd)
+
+
+@pytest.mark.parametrize("damage", DAMAGE, ids=DAMAGE_IDS)
+def test_a_wechat_line_with_undecodable_bytes_is_quarantined(settings, tmp_path, capfd, damage):
+    import json
+
+    def line(openid: str, text: bytes = "楼道灯坏了".encode()) -> bytes:
+        f = settings.mapping("wechat").fields
+        obj = {f["user"]: openid, f["received_at"]: "2026-11-03 08:00:00", f["community"]: "响水社区",
+               f["text"]: "@@"}
+        return json.dumps(obj, ensure_ascii=False).encode().replace(b"@@", text) + b"\n"
+
+    data = line("o1") + line("o2", "楼道".encode() + damage) + line("o3")
+    path = tmp_path / "w.jsonl"
+    path.write_bytes(data)
+    batch = read_file("wechat", path, settings.mapping("wechat"), settings.district,
+                      limits=settings.ingest.limits())
+    assert batch.records.num_rows == 2
+    assert {r["source_pos"]: r["reason"] for r in batch.rejected.to_pylist()} == {"line 2": "undecodable_bytes"}
+    _quiet(capfd)

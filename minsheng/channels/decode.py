@@ -81,9 +81,39 @@ def sniff_encoding(sample: bytes, preferred: str | None = None) -> str:
     raise UnreadableInput("not decodable as UTF-8, UTF-16 or GB18030")
 
 
-def decode_bytes(data: bytes, preferred: str | None = None) -> tuple[str, str]:
+#: What a damaged byte decodes to for a reader that quarantines the row holding it
+#: (``undecodable_bytes``) rather than judging its text: a noncharacter, so it is valid UTF-8
+#: that Arrow carries, and no export writes it (one that does is read with U+FFFD instead).
+DAMAGE_MARK = "\U0010fffe"
+
+
+def _mark_damage(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    return DAMAGE_MARK, exc.end
+
+
+codecs.register_error("minsheng-mark-damage", _mark_damage)
+
+
+def decode_marked(data: bytes, encoding: str) -> str:
+    """``data`` decoded, each undecodable byte (sequence) as :data:`DAMAGE_MARK`; with U+FFFD
+    when the data itself holds the mark (then a mark would not tell damage)."""
+    try:
+        genuine = DAMAGE_MARK.encode(encoding) in data
+    except (UnicodeError, LookupError):
+        genuine = False
+    return data.decode(encoding, errors="replace" if genuine else "minsheng-mark-damage")
+
+
+def unmark(text: str) -> str:
+    """A text as it is shown and stored: damaged bytes as U+FFFD."""
+    return text.replace(DAMAGE_MARK, "\ufffd")
+
+
+def decode_bytes(data: bytes, preferred: str | None = None, *, mark: bool = False) -> tuple[str, str]:
     """A whole export as text, without a BOM: (text, encoding). Damaged bytes become U+FFFD
-    where the text is otherwise in its encoding."""
+    where the text is otherwise in its encoding (:data:`DAMAGE_MARK` with ``mark``)."""
     encoding = sniff_encoding(data[:SAMPLE], preferred)
     # a sample that is valid UTF-8 may still be followed by GB18030 further down
     fallbacks = [preferred or "gb18030", "gb18030"] if encoding == "utf-8" else []
@@ -95,14 +125,16 @@ def decode_bytes(data: bytes, preferred: str | None = None) -> tuple[str, str]:
             continue
     for enc in candidates:
         if _damage(data, enc, final=True) is not None:
-            return data.decode(enc, errors="replace").lstrip("\ufeff"), enc
+            text = decode_marked(data, enc) if mark else data.decode(enc, errors="replace")
+            return text.lstrip("\ufeff"), enc
     raise UnreadableInput("not decodable as UTF-8, UTF-16 or GB18030")
 
 
-def read_text(path: Path, preferred: str | None = None) -> str:
-    """A text export's content; :class:`UnreadableInput` if it cannot be read or decoded."""
+def read_text(path: Path, preferred: str | None = None, *, mark: bool = False) -> str:
+    """A text export's content; :class:`UnreadableInput` if it cannot be read or decoded.
+    With ``mark``, damaged bytes are :data:`DAMAGE_MARK` (else U+FFFD)."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise UnreadableInput(f"cannot read {path}: {exc.strerror}") from exc
-    return decode_bytes(data, preferred)[0]
+    return decode_bytes(data, preferred, mark=mark)[0]

@@ -13,13 +13,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from minsheng.channels.base import UnreadableInput
-from minsheng.channels.decode import read_text
+from minsheng.channels.decode import DAMAGE_MARK, read_text, unmark
 
 #: An escaped surrogate: only a lone one is an error, which only a check after parsing tells.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 #: Deeper than any export nests; far below the interpreter's recursion limit.
 MAX_DEPTH = 64
+#: The error of an entry that holds bytes not in the file's encoding (``undecodable_bytes``).
+UNDECODABLE = "bytes that are not in the file's encoding"
 
 
 def parse_entry(text: str) -> tuple[object, str | None]:
@@ -65,23 +67,28 @@ def _depth(value: object) -> int:
 def json_entries(path: Path, encoding: str | None = None) -> Iterator[tuple[str, object, str | None]]:
     """``(position, value, error)`` for each entry: ``item N`` of an array, or ``line N`` of
     JSON Lines, where a line that does not parse comes with its error (and the line as value).
-    A file that is neither raises :class:`UnreadableInput`."""
-    text = read_text(path, encoding)
+    An entry holding bytes that are not in the file's encoding comes with :data:`UNDECODABLE`
+    (and its text, the bytes as U+FFFD). A file that is neither raises :class:`UnreadableInput`."""
+    text = read_text(path, encoding, mark=True)
+    damaged = DAMAGE_MARK in text
     if text.lstrip().startswith("["):
         values, error = parse_entry(text)
-        if error is None and isinstance(values, list):
+        if error is None and isinstance(values, list) and not damaged:
             for n, obj in enumerate(values, start=1):
                 yield f"item {n}", obj, None
             return
-        if error is None and "\n" not in text.strip():
+        if error is None and "\n" not in text.strip() and not (damaged and isinstance(values, list)):
             raise UnreadableInput(f"{path.name}: not a JSON array of objects")
         if text.lstrip()[1:].lstrip().startswith("{"):
-            # an array of objects one of which cannot be held: the others still load
+            # an array of objects one of which cannot be held (or is damaged): the others load
             yield from _array_items(text)
             return
         # not one array: JSON Lines whose first line is not an object
     for line_no, line in enumerate(re.split(r"\r\n|\r|\n", text), start=1):
         if not line.strip():
+            continue
+        if damaged and DAMAGE_MARK in line:
+            yield f"line {line_no}", unmark(line), UNDECODABLE
             continue
         value, error = parse_entry(line)
         yield f"line {line_no}", value, error
@@ -122,5 +129,7 @@ def _array_items(text: str) -> Iterator[tuple[str, object, str | None]]:
 
 
 def _item(n: int, piece: str) -> tuple[str, object, str | None]:
+    if DAMAGE_MARK in piece:
+        return f"item {n}", unmark(piece.strip()), UNDECODABLE
     value, error = parse_entry(piece.strip())
     return f"item {n}", value, error

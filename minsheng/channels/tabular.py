@@ -5,8 +5,11 @@ objects). One reader per format, chosen by the file's extension, for every tabul
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import sys
+from collections.abc import Iterator
 import re
 from dataclasses import dataclass
 import json
@@ -15,11 +18,12 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pv
 
 from minsheng.channels.base import UnreadableInput
-from minsheng.channels.decode import SAMPLE, sniff_encoding
-from minsheng.channels.jsonfile import json_entries
+from minsheng.channels.decode import DAMAGE_MARK, SAMPLE, decode_marked, sniff_encoding, unmark
+from minsheng.channels.jsonfile import UNDECODABLE, json_entries
 
 
 @dataclass
@@ -46,9 +50,14 @@ class TabularInput:
         return f"{self.unit} {'?' if n is None else n}"
     #: rows whose quoted field is never closed (CSV), quarantined as ``unterminated_quote``
     unterminated: frozenset[int] = frozenset()
+    #: rows (entries) holding bytes that are not in the file's encoding, quarantined as
+    #: ``undecodable_bytes``
+    damaged: frozenset[int] = frozenset()
 
     def reason_for(self, row: int | None) -> tuple[str, str]:
         """Reason code and message of a ragged entry."""
+        if row in self.damaged:
+            return "undecodable_bytes", UNDECODABLE
         if row in self.unterminated:
             return "unterminated_quote", "a quoted field is never closed"
         if self.ragged_reason == "bad_json":
@@ -156,15 +165,16 @@ def _read_csv(path: Path, preferred: str | None) -> TabularInput:
 
     try:
         try:
-            table, ragged = read(threads=True)
+            with _quiet_handler(on_invalid_name="on_invalid"):
+                table, ragged = read(threads=True)
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             # a ragged row holding a damaged character fails in Arrow's handler (its text is
             # not UTF-8), which Arrow reports as a parse error: decoded here, it is a row again
             if "UTF8" not in str(exc) and not isinstance(exc, UnicodeDecodeError) and isinstance(source, io.BytesIO):
                 raise
             # A damaged character (a truncated file, a stray byte) must not cost the whole
-            # file: decode with replacement characters, and the mojibake check quarantines
-            # the damaged field's row.
+            # file: decode with marks for the damaged bytes, and the row holding one is
+            # quarantined (undecodable_bytes).
             text = _decoded(path, encoding)
             if markers or _odd_quotes_text(text):
                 text, markers = close_unterminated(text, delimiter)
@@ -182,14 +192,59 @@ def _read_csv(path: Path, preferred: str | None) -> TabularInput:
             n += 1
         rows.append(n)
         n += 1
-    table = table.rename_columns([c.strip().lstrip("\ufeff") for c in table.column_names])
+    table = table.rename_columns([unmark(c.strip().lstrip("\ufeff")) for c in table.column_names])
+    table = table.append_column("_row", pa.array(rows, pa.int64()))
     unterminated = frozenset(n for n, raw in ragged if n is not None and raw in markers.values())
-    return TabularInput(table.append_column("_row", pa.array(rows, pa.int64())), ragged, encoding,
-                        unterminated=unterminated)
+    damaged: frozenset[int] = frozenset()
+    if isinstance(source, io.BytesIO):  # decoded here: damaged bytes are marks
+        table, damaged, ragged = _split_damaged(table, ragged, delimiter)
+    return TabularInput(table, ragged, encoding, unterminated=unterminated, damaged=damaged)
+
+
+@contextlib.contextmanager
+def _quiet_handler(on_invalid_name: str) -> Iterator[None]:
+    """While Arrow reads: a ragged row whose bytes are not UTF-8 cannot be handed to the
+    invalid-row handler (Arrow fails to decode it first), and Python would print "Exception
+    ignored in on_invalid" to stderr. That failure is expected (the file is then decoded here
+    and the row quarantined), so it is dropped; any other unraisable goes to the usual hook."""
+    previous = sys.unraisablehook
+
+    def hook(info: sys.UnraisableHookArgs) -> None:
+        if isinstance(info.exc_value, UnicodeDecodeError) and getattr(
+                info.object, "__name__", "") == on_invalid_name:
+            return
+        previous(info)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
+
+
+def _split_damaged(table: pa.Table, ragged: list[tuple[int | None, str]], delimiter: str,
+                   ) -> tuple[pa.Table, frozenset[int], list[tuple[int | None, str]]]:
+    """The rows holding a damaged byte taken out of ``table`` into the ragged entries (their
+    fields joined, the damage as U+FFFD), with their numbers; ragged rows lose their marks."""
+    hit = None
+    for col in table.columns:
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            found = pc.match_substring(col, DAMAGE_MARK)
+            hit = found if hit is None else pc.or_(hit, found)
+    ragged = [(n, unmark(raw)) for n, raw in ragged]
+    if hit is None or not pc.any(hit).as_py():
+        return table, frozenset(), ragged
+    hit = pc.fill_null(hit, False)
+    bad = table.filter(hit)
+    fields = [c for c in bad.column_names if c != "_row"]
+    entries = [(r["_row"], unmark(delimiter.join(str(r[c]) for c in fields))) for r in bad.to_pylist()]
+    ragged = sorted(ragged + entries, key=lambda e: (e[0] is None, e[0] or 0))
+    return table.filter(pc.invert(hit)), frozenset(n for n, _ in entries), ragged
 
 
 def _decoded(path: Path, encoding: str) -> str:
-    return path.read_bytes().decode(encoding, errors="replace").lstrip("\ufeff")
+    """The file as text, each damaged byte as :data:`~minsheng.channels.decode.DAMAGE_MARK`."""
+    return decode_marked(path.read_bytes(), encoding).lstrip("\ufeff")
 
 
 def _odd_quotes_text(text: str) -> bool:
@@ -267,8 +322,11 @@ def _read_json(path: Path, preferred: str | None) -> TabularInput:
     objects: list[tuple[int, dict]] = []
     bad: list[tuple[int | None, str]] = []
     unit = "line"
+    damaged: set[int] = set()
     for pos, value, error in json_entries(path, preferred):
         unit, n = pos.split(" ")[0], int(pos.split(" ")[1])
+        if error == UNDECODABLE:
+            damaged.add(n)
         if error is not None or not isinstance(value, dict):
             bad.append((n, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)))
             continue
@@ -276,7 +334,7 @@ def _read_json(path: Path, preferred: str | None) -> TabularInput:
         objects.append((n, {str(k).strip(): v for k, v in value.items()}))
     table = pa.table({h: pa.array([_cell_text(o.get(h)) for _, o in objects], pa.string()) for h in header})
     table = table.append_column("_row", pa.array([n for n, _ in objects], pa.int64()))
-    return TabularInput(table, bad, "json", unit=unit, ragged_reason="bad_json")
+    return TabularInput(table, bad, "json", unit=unit, ragged_reason="bad_json", damaged=frozenset(damaged))
 
 
 #: The readers by file extension; anything else is read as CSV.

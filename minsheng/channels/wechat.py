@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from minsheng.channels.base import Channel, ChannelBatch, FeedbackRecord, Item, ReadContext
-from minsheng.channels.jsonfile import json_entries
+from minsheng.channels.jsonfile import UNDECODABLE, json_entries
 from minsheng.channels.times import parse_time
 from minsheng.pii import mask_text
 
@@ -19,7 +19,8 @@ def records(path: Path, ctx: ReadContext) -> Iterator[Item]:
     f = ctx.mapping.fields
     for pos, obj, error in json_entries(path, ctx.mapping.encoding):
         if error is not None or not isinstance(obj, dict):
-            yield ctx.reject(pos, "bad_json", error or "not an object", obj)
+            reason = "undecodable_bytes" if error == UNDECODABLE else "bad_json"
+            yield ctx.reject(pos, reason, error or "not an object", obj)
             continue
         get = {name: obj.get(col) for name, col in f.items()}
         openid = str(get.get("user") or "").strip()
