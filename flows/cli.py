@@ -174,6 +174,12 @@ def process(
     if workers:
         argv += [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
     argv += ctx.args
+    from pipelines.batch import named_runner
+    from pipelines.dask import is_dask
+
+    if streaming and is_dask(named_runner(argv)):
+        err.print("--streaming cannot run on DaskRunner (bounded batches only): run `minsheng process --runner DaskRunner` per batch, or stream locally or on Flink/Dataflow")
+        raise typer.Exit(2)
     from flows.context import RunContext
     from flows.tasks import ModelMissing, model_in_use
 

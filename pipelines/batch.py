@@ -11,6 +11,9 @@ whose workers write Parquet files named by kind and shard (``items-00000-of-0000
 The runner is pinned to the in-process FnApiRunner unless ``argv`` names another, so that
 nothing is downloaded (the plain DirectRunner fetches the Prism binary since Beam 2.68);
 ``--direct_num_workers N --direct_running_mode multi_processing`` spreads it over processes.
+``--runner DaskRunner --dask_client_address tcp://HOST:PORT`` runs it on a Dask cluster
+(:mod:`pipelines.dask`): the same transforms between a Create-based source and a
+content-named sink, and the counts taken from the output files (that runner has no metrics).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from minsheng.records import DEAD_LETTER, DEMAND_ITEM, WINDOW_COUNT
 from models.spec import ModelSpec
+from pipelines.dask import DASK_RUNNER, WriteContentNamed, chunks, is_dask, read_chunk
 from pipelines.transforms import (
     DEAD,
     Classify,
@@ -74,16 +78,27 @@ class BeamRun:
         """``argv`` and ``extra`` as options, the runner pinned unless named, and SDK workers
         that log warnings only (multi-process runs log every bundle otherwise)."""
         argv = [*self.argv, *extra]
-        if named_runner(argv) is None:
+        runner = named_runner(argv)
+        if runner is None:
             argv.append(f"--runner={self.default_runner}")
+        elif is_dask(runner):  # Beam's, with the translation this pipeline needs
+            argv = [a for i, a in enumerate(argv) if not (
+                a.startswith("--runner=") or a == "--runner"
+                or (i > 0 and argv[i - 1] == "--runner"))] + [f"--runner={DASK_RUNNER}"]
         if not any(a.startswith("--default_sdk_harness_log_level") for a in argv):
             argv.append("--default_sdk_harness_log_level=WARNING")
         return PipelineOptions(argv)
+
+    @property
+    def on_dask(self) -> bool:
+        return is_dask(named_runner(self.argv))
 
     def worker_threads(self) -> int:
         """Threads for the numeric libraries in each local worker process: the cores shared
         out over the processes, so that two workers' BLAS and torch pools do not fight over
         the same cores (0: a single process, where the libraries' defaults stand)."""
+        if self.on_dask:  # the workers' own processes: `dask worker --nthreads` sets their share
+            return 0
         direct = self.options().view_as(DirectOptions)
         cores = os.cpu_count() or 1
         workers = direct.direct_num_workers or cores  # 0: one per core
@@ -169,18 +184,44 @@ def write_part(pcoll: beam.PCollection, folder: str, kind: str, schema: pa.Schem
     )
 
 
+def write_content_named(pcoll: beam.PCollection, folder: str, kind: str, schema: pa.Schema,
+                        *, batched: bool = False) -> None:
+    """The Dask runner's sink: one ``<kind>-<content digest>.parquet`` per bundle (a Dask
+    partition), so that a recomputed partition writes the same file again, not a second one."""
+    _ = pcoll | f"Write{kind.title()}" >> beam.ParDo(WriteContentNamed(folder, kind, schema, batched))
+
+
+# rows per Dask partition of the input (a multiple of the batch size): the grain at which
+# the work spreads over the cluster's workers
+DASK_CHUNK_BATCHES = 8
+
+
 def build(p: beam.Pipeline, folder: str, spec: ModelSpec, batch_size: int,
-          watermarks: Watermarks) -> None:
-    """Wire a bounded run: the text stage and the windowed counts, each into Parquet parts."""
-    batches = (
-        p
-        | "ReadFeedback" >> beam.io.ReadFromParquetBatched(staging.rows_glob(Path(folder) / ROWS_DIR))
-        | "Batches" >> beam.FlatMap(in_batches, batch_size)
-    )
+          watermarks: Watermarks, *, on_dask: bool = False) -> None:
+    """Wire a bounded run: the text stage and the windowed counts, each into Parquet parts.
+    On Dask, the input is read from Create'd (file, rows) chunks and the parts are written
+    content-named (Beam's DaskRunner translates no ``Read`` and no file sink)."""
+    if on_dask:
+        pieces = chunks(Path(folder).glob(f"{ROWS_DIR}/*/*.parquet"), batch_size * DASK_CHUNK_BATCHES)
+        batches = (
+            p
+            | "ReadFeedback" >> beam.Create(pieces)
+            | "Batches" >> beam.FlatMap(lambda c: in_batches(read_chunk(c), batch_size))
+        )
+        state = (p | "ReadWindowState" >> beam.Create(chunks([f"{folder}/{STATE_FILE}"], 1 << 30))
+                 | "StateRows" >> beam.FlatMap(lambda c: read_chunk(c).to_pylist()))
+        write, one_shard = write_content_named, {}
+    else:
+        batches = (
+            p
+            | "ReadFeedback" >> beam.io.ReadFromParquetBatched(staging.rows_glob(Path(folder) / ROWS_DIR))
+            | "Batches" >> beam.FlatMap(in_batches, batch_size)
+        )
+        state = p | "ReadWindowState" >> beam.io.ReadFromParquet(f"{folder}/{STATE_FILE}")
+        write, one_shard = write_part, {"num_shards": 1}
     items, dead = text_stage(batches, spec)
-    write_part(items, folder, "items", DEMAND_ITEM, batched=True)
-    write_part(dead, folder, "dead", DEAD_LETTER, num_shards=1)
-    state = p | "ReadWindowState" >> beam.io.ReadFromParquet(f"{folder}/{STATE_FILE}")
+    write(items, folder, "items", DEMAND_ITEM, batched=True)
+    write(dead, folder, "dead", DEAD_LETTER, **one_shard)
     counts = (
         (items | "WindowCells" >> beam.FlatMap(window_cells), state)
         | "WithWindowState" >> beam.Flatten()
@@ -189,13 +230,42 @@ def build(p: beam.Pipeline, folder: str, spec: ModelSpec, batch_size: int,
     for kind in ("hourly", "trend"):
         rows = counts[kind] | f"Batch{kind.title()}" >> beam.BatchElements(
             min_batch_size=4096, max_batch_size=4096)
-        write_part(rows, folder, kind, WINDOW_COUNT, batched=True)
+        write(rows, folder, kind, WINDOW_COUNT, batched=True)
+
+
+def output_counts(folder: Path) -> dict[str, int]:
+    """Counts of what a run wrote (the Dask runner reports no metrics): items and dead
+    letters (each step's dead letters together), window rows; a bounded batch run drops
+    nothing as too late."""
+    import pyarrow.parquet as pq
+
+    def rows(kind: str) -> int:
+        return sum(pq.ParquetFile(f).metadata.num_rows for f in sorted(folder.glob(f"{kind}-*.parquet")))
+
+    return {"items": rows("items"), "dead_letters": rows("dead"), "hourly_rows": rows("hourly"),
+            "trend_rows": rows("trend"), "hourly_too_late": 0}
 
 
 def run_part(folder: Path, spec: ModelSpec, *, watermarks: Watermarks,
              run: BeamRun = BeamRun()) -> dict[str, int]:
     """Run the text stage over a part folder's input; returns the Beam counters."""
     spec = replace(spec, threads=run.worker_threads())
+    if run.on_dask:
+        if watermarks.before is not None:
+            raise ValueError("the Dask runner runs bounded batches only (no late data to drop)")
+        # the workers run elsewhere (another folder, another machine): paths as absolute ones,
+        # at which each worker must find the same files
+        spec = replace(spec, **{k: str(Path(v).resolve()) for k in ("model_dir", "userdict", "stopwords", "embedder_path")
+                                if (v := getattr(spec, k))})
+        folder = folder.resolve()
+        p = beam.Pipeline(options=run.options())
+        build(p, str(folder), spec, run.batch_size, watermarks, on_dask=True)
+        result = p.run()
+        try:
+            result.wait_until_finish()
+        finally:
+            result.client.close()
+        return output_counts(folder)
     with beam.Pipeline(options=run.options()) as p:
         build(p, str(folder), spec, run.batch_size, watermarks)
     counters: dict[str, int] = {}

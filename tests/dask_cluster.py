@@ -1,0 +1,119 @@
+"""A local Dask cluster for tests: ``dask scheduler`` and two ``dask worker`` processes on
+localhost, free ports, their own temporary folders, this worktree on their PYTHONPATH, in a
+process group of their own that is killed (SIGKILL to the group) at the end.
+
+``LocalCluster`` would do in-process, but the workers here are what a person starts by hand
+(``make cluster``): separate processes that import the package from their PYTHONPATH."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def dask_command(*args: str) -> list[str]:
+    """``dask …`` from this interpreter's environment."""
+    cli = Path(sys.executable).parent / "dask"
+    if cli.exists():
+        return [str(cli), *args]
+    return [sys.executable, "-m", "dask", *args]
+
+
+@dataclass
+class Cluster:
+    address: str
+    root: Path
+    procs: list[subprocess.Popen] = field(default_factory=list)
+
+    def worker_pids(self) -> dict[str, int]:
+        """The worker processes the scheduler knows (name → pid; behind each is its nanny)."""
+        from distributed import Client
+
+        with Client(self.address, timeout=30) as client:
+            return {w["name"]: w["pid"] for w in client.scheduler_info(n_workers=-1)["workers"].values()}
+
+    def wait_for_workers(self, n: int, timeout: float = 60) -> None:
+        from distributed import Client
+
+        with Client(self.address, timeout=timeout) as client:
+            client.wait_for_workers(n, timeout=timeout)
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for proc in self.procs:
+            proc.wait(timeout=30)
+
+
+def start_cluster(workers: int = 2, env: dict[str, str] | None = None) -> Cluster:
+    root = Path(tempfile.mkdtemp(prefix="minsheng-dask-"))
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    env = {**os.environ, **(env or {}),
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+           "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
+    cluster = Cluster(address, root)
+
+    def spawn(name: str, *args: str) -> None:
+        (root / name).mkdir()
+        log = open(root / f"{name}.log", "wb")  # noqa: SIM115 (closed with the process)
+        cluster.procs.append(subprocess.Popen(
+            dask_command(*args), cwd=root / name, env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True))  # a process group of its own: killpg takes its children too
+
+    try:
+        spawn("scheduler", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard")
+        for i in range(workers):
+            spawn(f"worker-{i}", "worker", address, "--name", f"worker-{i}", "--nthreads", "1",
+                  "--nworkers", "1", "--local-directory", str(root / f"worker-{i}"),
+                  "--no-dashboard", "--memory-limit", "0", "--host", "127.0.0.1")
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                cluster.wait_for_workers(workers, timeout=30)
+                break
+            except Exception:
+                if time.monotonic() > deadline or any(p.poll() is not None for p in cluster.procs):
+                    raise
+                time.sleep(0.5)
+    except BaseException:
+        cluster.stop()
+        logs = "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-2000:]}" for p in root.glob("*.log"))
+        shutil.rmtree(root, ignore_errors=True)
+        raise RuntimeError(f"the Dask cluster did not start:\n{logs}") from None
+    return cluster
+
+
+@pytest.fixture(scope="module")
+def dask_cluster() -> Iterator[Cluster]:
+    """A scheduler and two workers on localhost for the module's tests."""
+    pytest.importorskip("distributed")
+    cluster = start_cluster(2)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(cluster.root, ignore_errors=True)
