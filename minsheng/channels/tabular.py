@@ -5,11 +5,10 @@ objects). One reader per format, chosen by the file's extension, for every tabul
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import sys
-from collections.abc import Iterator
+import threading
 import re
 from dataclasses import dataclass
 import json
@@ -165,8 +164,8 @@ def _read_csv(path: Path, preferred: str | None) -> TabularInput:
 
     try:
         try:
-            with _quiet_handler(on_invalid_name="on_invalid"):
-                table, ragged = read(threads=True)
+            _drop_expected_unraisable("on_invalid")
+            table, ragged = read(threads=True)
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             # a ragged row holding a damaged character fails in Arrow's handler (its text is
             # not UTF-8), which Arrow reports as a parse error: decoded here, it is a row again
@@ -201,25 +200,30 @@ def _read_csv(path: Path, preferred: str | None) -> TabularInput:
     return TabularInput(table, ragged, encoding, unterminated=unterminated, damaged=damaged)
 
 
-@contextlib.contextmanager
-def _quiet_handler(on_invalid_name: str) -> Iterator[None]:
-    """While Arrow reads: a ragged row whose bytes are not UTF-8 cannot be handed to the
+_HOOK_LOCK = threading.Lock()
+
+
+def _drop_expected_unraisable(on_invalid_name: str) -> None:
+    """Before Arrow reads: a ragged row whose bytes are not UTF-8 cannot be handed to the
     invalid-row handler (Arrow fails to decode it first), and Python would print "Exception
     ignored in on_invalid" to stderr. That failure is expected (the file is then decoded here
-    and the row quarantined), so it is dropped; any other unraisable goes to the usual hook."""
-    previous = sys.unraisablehook
-
-    def hook(info: sys.UnraisableHookArgs) -> None:
-        if isinstance(info.exc_value, UnicodeDecodeError) and getattr(
-                info.object, "__name__", "") == on_invalid_name:
+    and the row quarantined), so a filter that drops it, and passes any other unraisable to
+    the hook it wraps, is put in front of ``sys.unraisablehook`` once. Never swapped back:
+    a swap and restore around each read would race between threads reading at once."""
+    with _HOOK_LOCK:
+        current = sys.unraisablehook
+        if getattr(current, "_drops", None) == on_invalid_name:
             return
-        previous(info)
 
-    sys.unraisablehook = hook
-    try:
-        yield
-    finally:
-        sys.unraisablehook = previous
+        def hook(info: sys.UnraisableHookArgs) -> None:
+            if isinstance(info.exc_value, UnicodeDecodeError) and getattr(
+                    info.object, "__name__", "") == on_invalid_name and getattr(
+                    info.object, "__module__", "") == __name__:
+                return
+            current(info)
+
+        hook._drops = on_invalid_name  # type: ignore[attr-defined]
+        sys.unraisablehook = hook
 
 
 def _split_damaged(table: pa.Table, ragged: list[tuple[int | None, str]], delimiter: str,
