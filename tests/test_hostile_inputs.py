@@ -547,3 +547,23 @@ def test_a_header_line_padded_with_spaces_reads_in_linear_time(settings, tmp_pat
         assert header_value(lines, "日期") == (found[0] if found else "")
 
     same_as_the_regex_line_by_line()
+
+
+def test_blank_lines_before_a_damaged_header_give_a_clear_refusal(settings, tmp_path):
+    """Found by bench_fuzz: after CR-only blank lines, the header check looked at the empty
+    first line, so a damaged byte in the real header escaped as a UnicodeDecodeError."""
+    data = b"\r\r\r" + HOTLINE_HEADER.replace("\n", "\r").encode().replace("受理".encode(), b"\xad\xff") \
+        + GOOD_1.replace("\n", "\r").encode()
+    with pytest.raises(UnreadableInput, match="missing columns"):
+        read_bytes_as(settings, tmp_path, "hotline", "b.csv", data)
+    good = b"\n\r\n\r" + (HOTLINE_HEADER + GOOD_1 + GOOD_3).encode()
+    assert read_bytes_as(settings, tmp_path, "hotline", "g.csv", good) == (["H1", "H3"], {})
+
+
+def test_a_file_that_lost_its_header_is_refused_without_showing_its_data(settings, tmp_path):
+    """The first data row stands where the header was: the message names its 'columns'
+    masked and cut short, never a caller's number (errors go to logs)."""
+    data = (GOOD_1 + GOOD_3).encode()
+    with pytest.raises(UnreadableInput, match="missing columns") as err:
+        read_bytes_as(settings, tmp_path, "hotline", "h.csv", data)
+    assert "13812345678" not in str(err.value) and "[手机号]" in str(err.value)

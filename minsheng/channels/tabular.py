@@ -23,6 +23,7 @@ import pyarrow.csv as pv
 from minsheng.channels.base import UnreadableInput
 from minsheng.channels.decode import DAMAGE_MARK, SAMPLE, decode_marked, sniff_encoding, unmark
 from minsheng.channels.jsonfile import UNDECODABLE, json_entries
+from minsheng.pii import mask_text
 
 
 @dataclass
@@ -110,7 +111,9 @@ def _read_csv(path: Path, preferred: str | None) -> TabularInput:
         raise UnreadableInput(f"{path.name}: empty file")
     encoding = sniff_encoding(sample, preferred)
     # a file may end its lines with CR alone (old Mac exports): Arrow reads those too
-    first_line = _LINE_BREAK.split(sample.decode(encoding, errors="ignore").lstrip("\ufeff"), maxsplit=1)[0]
+    # (and Arrow skips empty lines: the header is the first line that is not empty)
+    first_line = _LINE_BREAK.split(sample.decode(encoding, errors="ignore").lstrip("\ufeff").lstrip("\r\n"),
+                                   maxsplit=1)[0]
     # Excel's "Unicode text" export is UTF-16 with tabs
     delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
     pyarrow_encoding = "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
@@ -120,7 +123,7 @@ def _read_csv(path: Path, preferred: str | None) -> TabularInput:
     markers: dict[str, str] = {}
     if not encoding.startswith("utf-16"):
         try:  # a damaged header would give Arrow column names that are not text
-            re.split(rb"\r\n|\r|\n", sample, maxsplit=1)[0].decode(encoding)
+            re.split(rb"\r\n|\r|\n", sample.lstrip(b"\r\n"), maxsplit=1)[0].decode(encoding)
         except UnicodeDecodeError:
             source, pyarrow_encoding = io.BytesIO(_decoded(path, encoding).encode("utf-8")), "utf8"
     if _odd_quotes(path, encoding):
@@ -363,6 +366,16 @@ def require_columns(inp: TabularInput, columns: list[str], source: str) -> None:
     mapping in ``channels.yaml`` or another export layout)."""
     if missing := [c for c in columns if c not in inp.header]:
         raise UnreadableInput(f"{source}: missing columns {', '.join(missing)} (its columns: "
-                              f"{', '.join(inp.header) or 'none'}); map them in channels.yaml")
+                              f"{_shown_header(inp.header)}); map them in channels.yaml")
+
+
+def _shown_header(header: list[str], most: int = 12, width: int = 24) -> str:
+    """A file's column names as an error message may show them: masked and cut short, since
+    a file whose header was lost has a data row there (a caller's number, a long text)."""
+    if not header:
+        return "none"
+    names = [mask_text(h) for h in header[:most]]
+    names = [n if len(n) <= width else n[:width - 1] + "…" for n in names]
+    return ", ".join(names) + (f", … ({len(header)} in all)" if len(header) > most else "")
 
 
