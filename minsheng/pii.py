@@ -79,22 +79,41 @@ def _norm_char(ch: str) -> str:
 # that no pattern looks at (NFKC would turn ， into , for nothing)
 _KEPT = "\u3001\u3002\uff0c\uff01\uff1f\uff08\uff09\uff1a\uff1b\u201c\u201d\u2018\u2019\u3010\u3011\u300a\u300b\u2026\u300c\u300d"
 _PLAIN = re.compile(f"[ -~\u4e00-\u9fff{_KEPT}]*")
-_KEPT_SET = frozenset(_KEPT)
+
+
+def _plain(ch: str) -> bool:
+    return " " <= ch <= "~" or "\u4e00" <= ch <= "\u9fff" or ch in _KEPT
 
 
 def normalise(text: str) -> tuple[str, list[int] | None]:
     """The view of ``text`` that masking searches, and for each of its characters the
-    position of the character of ``text`` it comes from (None: the same text)."""
+    position of the character of ``text`` it comes from (None: the same positions)."""
     if _PLAIN.fullmatch(text):
         return text, None
+    # by the distinct characters, in C (str.translate), not by a loop over every character:
+    # that loop took seconds on a multi-megabyte text
+    table = {ord(c): _norm_char(c) for c in set(text) if not _plain(c)}
+    view = text.translate(table)
+    uneven = [chr(k) for k, v in table.items() if len(v) != 1]
+    if not uneven:
+        return view, None
+    # some characters go (zero-width) or become several (NFKC): positions are mapped, one
+    # loop step per such character
     out: list[str] = []
     origin: list[int] = []
-    for i, ch in enumerate(text):
-        n = ch if ("!" <= ch <= "~" or "\u4e00" <= ch <= "\u9fff" or ch in _KEPT_SET) else _norm_char(ch)
+    done = 0
+    for m in re.finditer("[" + "".join(re.escape(c) for c in uneven) + "]", text):
+        i = m.start()
+        if i > done:
+            out.append(text[done:i].translate(table))
+            origin += range(done, i)
+        n = table[ord(text[i])]
         out.append(n)
         origin += [i] * len(n)
-    view = "".join(out)
-    return (text, None) if view == text else (view, origin)
+        done = i + 1
+    out.append(text[done:].translate(table))
+    origin += range(done, len(text))
+    return "".join(out), origin
 
 
 # --- the kinds -----------------------------------------------------------------------------

@@ -483,3 +483,87 @@ def test_a_wechat_line_with_undecodable_bytes_is_quarantined(settings, tmp_path,
     assert batch.records.num_rows == 2
     assert {r["source_pos"]: r["reason"] for r in batch.rejected.to_pylist()} == {"line 2": "undecodable_bytes"}
     _quiet(capfd)
+
+
+# --- issue 12: found by bench_fuzz (huge fields), and UTF-16 of Chinese text without a BOM -------
+
+_LONG_ITEM = "电梯关人了半个小时都没人来电梯故障找物业还是找社区" * 8
+_CHINESE_NOTE = f"日期：2026-11-05\n社区：响水社区\n\n## 居民诉求\n\n1. {_LONG_ITEM}\n2. 楼道很黑，{_LONG_ITEM}\n"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_a_mostly_chinese_utf16_note_without_a_bom_is_read_as_utf16(settings, tmp_path, encoding, newline):
+    """Too few NULs (3% here) for the ASCII sign: the line breaks, as code units of one byte
+    order, and the plausible characters tell UTF-16 from GB18030 (what it was read as before)."""
+    data = _CHINESE_NOTE.replace("\n", newline).encode(encoding)
+    assert data.count(0) < len(data) / 10
+    path = tmp_path / "n.md"
+    path.write_bytes(data)
+    batch = read_file("meeting", path, settings.mapping("meeting"), settings.district)
+    assert batch.records.column("text").to_pylist() == [_LONG_ITEM, f"楼道很黑，{_LONG_ITEM}"]
+    assert batch.rejected.num_rows == 0
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet="电梯关人了楼道很黑，。？abc123 :：-", min_size=1, max_size=40), min_size=2, max_size=8),
+       st.sampled_from(["utf-8", "gb18030"]))
+def test_utf8_and_gb18030_text_is_never_taken_for_utf16(lines, encoding):
+    from minsheng.channels.decode import sniff_encoding
+
+    data = "\n".join(lines).encode(encoding)
+    assert not sniff_encoding(data).startswith("utf-16")
+
+
+def test_a_header_line_padded_with_spaces_reads_in_linear_time(settings, tmp_path):
+    """Found by bench_fuzz: ``^日期\\s*[:：]\\s*(.+?)\\s*$`` over a header line padded with a
+    million spaces took quadratic time (over 300 s); header_value reads it line by line."""
+    import re
+    import signal
+
+    from minsheng.channels.meeting import header_value
+
+    note = "日期：2026-11-05" + " " * 300_000 + "。\n社区：响水社区\n\n## 诉求\n\n1. 路灯坏了\n"
+    path = tmp_path / "pad.md"
+    path.write_text(note, encoding="utf-8")
+
+    def stalled(signum, frame):  # noqa: ANN001
+        raise TimeoutError("the header was read in quadratic time")
+
+    previous = signal.signal(signal.SIGALRM, stalled)
+    signal.alarm(30)  # the quadratic regex needs minutes here; the linear reader milliseconds
+    try:
+        batch = read_file("meeting", path, settings.mapping("meeting"), settings.district)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert batch.rejected.column("reason").to_pylist() == ["bad_time"]
+
+    @hsettings(max_examples=300, deadline=None)
+    @given(st.lists(st.text(alphabet="日期社区:： \t\u3000ab1-", max_size=12), max_size=5))
+    def same_as_the_regex_line_by_line(lines: list[str]) -> None:
+        found = [m.group(1) for line in lines if (m := re.fullmatch(r"日期\s*[:：]\s*(.+?)\s*", line))]
+        found = [v for v in found if v.strip()]  # (an all-space value the regex took as " ")
+        assert header_value(lines, "日期") == (found[0] if found else "")
+
+    same_as_the_regex_line_by_line()
+
+
+def test_blank_lines_before_a_damaged_header_give_a_clear_refusal(settings, tmp_path):
+    """Found by bench_fuzz: after CR-only blank lines, the header check looked at the empty
+    first line, so a damaged byte in the real header escaped as a UnicodeDecodeError."""
+    data = b"\r\r\r" + HOTLINE_HEADER.replace("\n", "\r").encode().replace("受理".encode(), b"\xad\xff") \
+        + GOOD_1.replace("\n", "\r").encode()
+    with pytest.raises(UnreadableInput, match="missing columns"):
+        read_bytes_as(settings, tmp_path, "hotline", "b.csv", data)
+    good = b"\n\r\n\r" + (HOTLINE_HEADER + GOOD_1 + GOOD_3).encode()
+    assert read_bytes_as(settings, tmp_path, "hotline", "g.csv", good) == (["H1", "H3"], {})
+
+
+def test_a_file_that_lost_its_header_is_refused_without_showing_its_data(settings, tmp_path):
+    """The first data row stands where the header was: the message names its 'columns'
+    masked and cut short, never a caller's number (errors go to logs)."""
+    data = (GOOD_1 + GOOD_3).encode()
+    with pytest.raises(UnreadableInput, match="missing columns") as err:
+        read_bytes_as(settings, tmp_path, "hotline", "h.csv", data)
+    assert "13812345678" not in str(err.value) and "[手机号]" in str(err.value)

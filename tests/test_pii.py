@@ -1,6 +1,9 @@
 import random
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from minsheng.pii import id_check_digit, is_valid_id_number, mask
 
@@ -229,3 +232,29 @@ def test_free_text_fields_are_masked_and_user_names_keyed(settings, tmp_path):
     assert "13907770111" not in rec["extra_json"] and "李先生" not in rec["extra_json"]
     payload = batch.rejected.to_pylist()[0]["payload"]
     assert "王女士" not in payload and "１３９０" not in payload and "zhang_san88" not in payload
+
+
+def _normalise_char_by_char(text: str) -> tuple[str, list[int]]:
+    """normalise as it was written first: one loop step per character (seconds on a
+    multi-megabyte text, found by bench_fuzz)."""
+    from minsheng.pii import _KEPT, _norm_char
+
+    out, origin = [], []
+    for i, ch in enumerate(text):
+        n = ch if (" " <= ch <= "~" or "\u4e00" <= ch <= "\u9fff" or ch in _KEPT) else _norm_char(ch)
+        out.append(n)
+        origin += [i] * len(n)
+    return "".join(out), origin
+
+
+@hsettings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("电话１３９a0 -－\u3000\u00a0\u200b\u00ad\ufeff㈱①，。\n\t\x00ｶﾞ")
+                                        + [chr(0x1F600), "\u2163", "\ufb01"]), max_size=40))
+def test_normalise_maps_every_character_as_the_char_by_char_loop_did(text):
+    from minsheng.pii import normalise
+
+    view, origin = normalise(text)
+    expected_view, expected_origin = _normalise_char_by_char(text)
+    assert view == expected_view
+    # None: the view's positions are the text's (every character kept or replaced by one)
+    assert (origin if origin is not None else list(range(len(text)))) == expected_origin

@@ -108,6 +108,30 @@ def test_wrong_passwords_lock_the_name_for_a_while(site):
     assert attempt(PASSWORDS["wang"]).status_code == 303
 
 
+def test_the_login_throttle_stays_bounded_under_a_flood_of_names():
+    from flows.web.auth import LoginThrottle
+
+    now = [0.0]
+    t = LoginThrottle(3, 600, clock=lambda: now[0], max_names=100)
+    for _ in range(3):
+        t.failed("wang")
+    assert t.retry_after("wang") == 600
+    for i in range(50_000):  # made-up names, one wrong password each
+        t.failed(f"name-{i}")
+        now[0] += 0.001
+    assert len(t) <= 101  # 100 counters and the one lock
+    assert t.retry_after("wang") > 500  # the lock outlives the flood
+    # a run of failures is forgotten a lockout after its last one
+    t.failed("li")
+    t.failed("li")
+    now[0] += 601
+    t.failed("li")
+    assert t.retry_after("li") == 0 and t.retry_after("wang") == 0
+    t.failed("li")
+    t.failed("li")
+    assert t.retry_after("li") == pytest.approx(600)
+
+
 def test_a_login_without_its_csrf_token_fails(site):
     c = _client(site)
     c.get("/login")

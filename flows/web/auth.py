@@ -14,6 +14,7 @@ import os
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
@@ -79,15 +80,27 @@ class LoginThrottle:
     """Wrong passwords per typed name: after ``failures`` in a row, that name is locked for
     ``lockout_seconds`` (a right password in that time is refused too, so guessing gains nothing).
     Kept in memory: a restart forgets it, which only gives an attacker one more round. Keyed by
-    the name typed, known or not, so that a lockout does not tell which names exist."""
+    the name typed, known or not, so that a lockout does not tell which names exist.
 
-    def __init__(self, failures: int, lockout_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+    Bounded, so that a flood of made-up names cannot grow it without end: a run of failures
+    is forgotten ``lockout_seconds`` after its last one, expired locks go, and past
+    ``max_names`` counters the least recently failed one is dropped (a lock is never dropped
+    before it ends: pushing one out would take ``max_names`` requests and buy nothing)."""
+
+    def __init__(self, failures: int, lockout_seconds: float, clock: Callable[[], float] = time.monotonic,
+                 max_names: int = 10_000) -> None:
         self.failures = failures
         self.lockout_seconds = lockout_seconds
+        self.max_names = max_names
         self._clock = clock
         self._lock = threading.Lock()
-        self._failed: dict[str, int] = {}
+        self._failed: OrderedDict[str, tuple[int, float]] = OrderedDict()  # name → (count, last failure)
         self._until: dict[str, float] = {}
+
+    def __len__(self) -> int:
+        """Names held (counters and locks): what the memory grows with."""
+        with self._lock:
+            return len(self._failed) + len(self._until)
 
     def retry_after(self, name: str) -> float:
         """Seconds until ``name`` may try again; 0 when it may now."""
@@ -103,11 +116,27 @@ class LoginThrottle:
 
     def failed(self, name: str) -> None:
         with self._lock:
-            count = self._failed.get(name, 0) + 1
+            now = self._clock()
+            self._forget(now)
+            count = self._failed.pop(name, (0, now))[0] + 1
             if count >= self.failures:
-                self._until[name] = self._clock() + self.lockout_seconds
-                count = 0
-            self._failed[name] = count
+                self._until[name] = now + self.lockout_seconds
+            else:
+                self._failed[name] = (count, now)
+                while len(self._failed) > self.max_names:
+                    self._failed.popitem(last=False)
+
+    def _forget(self, now: float) -> None:
+        """Drop runs of failures older than the lockout and locks that have ended. The
+        counters are in order of last failure, so only the stale front is looked at."""
+        while self._failed:
+            name, (_, last) = next(iter(self._failed.items()))
+            if now - last < self.lockout_seconds:
+                break
+            del self._failed[name]
+        if len(self._until) > self.max_names:
+            for name in [n for n, until in self._until.items() if until <= now]:
+                del self._until[name]
 
     def succeeded(self, name: str) -> None:
         with self._lock:

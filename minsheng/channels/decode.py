@@ -28,18 +28,38 @@ MAX_DAMAGE = 0.02
 
 
 def utf16_without_bom(sample: bytes) -> str | None:
-    """``utf-16-le`` / ``utf-16-be`` when the sample looks like BOM-less UTF-16: many NULs, all
-    on one side of the byte pairs (ASCII characters in UTF-16). None otherwise."""
+    """``utf-16-le`` / ``utf-16-be`` when the sample looks like BOM-less UTF-16, None
+    otherwise. Two signs: many NULs all on one side of the byte pairs (ASCII characters in
+    UTF-16), or, for text that is mostly Chinese and so has few NULs, line breaks as code units
+    of one byte order (``0a 00`` / ``00 0a`` on a pair boundary) with the sample read in that
+    order nearly all plausible characters. A one-line file of Chinese text without a BOM shows
+    neither sign and is not recognised."""
     head = sample[:4096]
     nuls = head.count(b"\x00")
-    if nuls < 8 or nuls * 10 < len(head):
+    if nuls >= 8 and nuls * 10 >= len(head):
+        odd, even = head[1::2].count(0), head[0::2].count(0)
+        if odd >= 4 * max(even, 1):
+            return "utf-16-le"
+        if even >= 4 * max(odd, 1):
+            return "utf-16-be"
         return None
-    odd, even = head[1::2].count(0), head[0::2].count(0)
-    if odd >= 4 * max(even, 1):
-        return "utf-16-le"
-    if even >= 4 * max(odd, 1):
-        return "utf-16-be"
+    if _damage(head, "utf-8", final=False) == 0:  # text that reads as UTF-8 is UTF-8
+        return None
+    pairs = [head[i:i + 2] for i in range(0, len(head) - 1, 2)]
+    for encoding, breaks in (("utf-16-le", (b"\n\x00", b"\r\x00")), ("utf-16-be", (b"\x00\n", b"\x00\r"))):
+        if any(p in breaks for p in pairs) and _plausible(head[:len(pairs) * 2].decode(encoding, "replace")):
+            return encoding
     return None
+
+
+_PLAUSIBLE = re.compile("[\t\n\r -~\u00a0-\u00ff\u2000-\u206f\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+
+
+def _plausible(text: str, share: float = 0.9) -> bool:
+    """Nearly all of ``text`` is what a Chinese export holds: ASCII, CJK ideographs and
+    punctuation, full-width forms. UTF-8 or GB18030 bytes read as UTF-16 give code units
+    spread over the whole range (Hangul, private use, surrogates), far below the share."""
+    return bool(text) and len(_PLAUSIBLE.findall(text)) >= share * len(text)
 
 
 def _damage(data: bytes, encoding: str, final: bool) -> int | None:

@@ -77,10 +77,9 @@ def records(path: Path, ctx: ReadContext) -> Iterator[Item]:
     header = {}
     # lines end as CommonMark ends them (CR LF, LF or CR alone): markdown-it's line numbers
     # and the header labels agree on any of them
-    lines_text = _LINE_BREAK.sub("\n", text)
+    lines = _LINE_BREAK.split(text)
     for name, label in mapping.header_labels.items():
-        m = re.search(rf"^{re.escape(label)}\s*[:：]\s*(.+?)\s*$", lines_text, re.M)
-        header[name] = m.group(1) if m else ""
+        header[name] = header_value(lines, label)
     community = ctx.community(header.get("community"))
     if community is None:
         yield ctx.reject("header", "unknown_community", f"unknown community {header.get('community')!r}", text[:500])
@@ -118,12 +117,29 @@ def records(path: Path, ctx: ReadContext) -> Iterator[Item]:
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
+def header_value(lines: list[str], label: str) -> str:
+    """The value of the first ``label: value`` (or ``label：value``) line, stripped; "" if
+    none. Line by line in linear time: the regex ``^label\\s*[:：]\\s*(.+?)\\s*$`` it replaces
+    took quadratic time on a header line padded with a long run of spaces."""
+    for line in lines:
+        if not line.startswith(label):
+            continue
+        rest = line[len(label):].lstrip()
+        if rest[:1] in (":", "："):
+            value = rest[1:].strip()
+            if value:
+                return value
+    return ""
+
+
 def demand_list_items(text: str) -> list[tuple[int, int]]:
     """Character spans of the list items under the first block that names 诉求/需求,
     parsed with markdown-it (CommonMark)."""
     from markdown_it import MarkdownIt
 
-    tokens = MarkdownIt("commonmark").parse(text)
+    # block structure only: the items are spans of the text, so inline parsing (emphasis,
+    # links…) is not needed, and on a huge hostile paragraph it took minutes
+    tokens = MarkdownIt("commonmark").disable("inline").parse(text)
     # line starts as markdown-it counts lines (str.splitlines also breaks at \x0b, \x1c, U+2028…)
     starts = [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
     if starts[-1] == len(text):

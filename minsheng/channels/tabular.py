@@ -5,11 +5,10 @@ objects). One reader per format, chosen by the file's extension, for every tabul
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import sys
-from collections.abc import Iterator
+import threading
 import re
 from dataclasses import dataclass
 import json
@@ -24,6 +23,7 @@ import pyarrow.csv as pv
 from minsheng.channels.base import UnreadableInput
 from minsheng.channels.decode import DAMAGE_MARK, SAMPLE, decode_marked, sniff_encoding, unmark
 from minsheng.channels.jsonfile import UNDECODABLE, json_entries
+from minsheng.pii import mask_text
 
 
 @dataclass
@@ -111,7 +111,9 @@ def _read_csv(path: Path, preferred: str | None) -> TabularInput:
         raise UnreadableInput(f"{path.name}: empty file")
     encoding = sniff_encoding(sample, preferred)
     # a file may end its lines with CR alone (old Mac exports): Arrow reads those too
-    first_line = _LINE_BREAK.split(sample.decode(encoding, errors="ignore").lstrip("\ufeff"), maxsplit=1)[0]
+    # (and Arrow skips empty lines: the header is the first line that is not empty)
+    first_line = _LINE_BREAK.split(sample.decode(encoding, errors="ignore").lstrip("\ufeff").lstrip("\r\n"),
+                                   maxsplit=1)[0]
     # Excel's "Unicode text" export is UTF-16 with tabs
     delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
     pyarrow_encoding = "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
@@ -121,7 +123,7 @@ def _read_csv(path: Path, preferred: str | None) -> TabularInput:
     markers: dict[str, str] = {}
     if not encoding.startswith("utf-16"):
         try:  # a damaged header would give Arrow column names that are not text
-            re.split(rb"\r\n|\r|\n", sample, maxsplit=1)[0].decode(encoding)
+            re.split(rb"\r\n|\r|\n", sample.lstrip(b"\r\n"), maxsplit=1)[0].decode(encoding)
         except UnicodeDecodeError:
             source, pyarrow_encoding = io.BytesIO(_decoded(path, encoding).encode("utf-8")), "utf8"
     if _odd_quotes(path, encoding):
@@ -165,8 +167,8 @@ def _read_csv(path: Path, preferred: str | None) -> TabularInput:
 
     try:
         try:
-            with _quiet_handler(on_invalid_name="on_invalid"):
-                table, ragged = read(threads=True)
+            _drop_expected_unraisable("on_invalid")
+            table, ragged = read(threads=True)
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             # a ragged row holding a damaged character fails in Arrow's handler (its text is
             # not UTF-8), which Arrow reports as a parse error: decoded here, it is a row again
@@ -201,25 +203,30 @@ def _read_csv(path: Path, preferred: str | None) -> TabularInput:
     return TabularInput(table, ragged, encoding, unterminated=unterminated, damaged=damaged)
 
 
-@contextlib.contextmanager
-def _quiet_handler(on_invalid_name: str) -> Iterator[None]:
-    """While Arrow reads: a ragged row whose bytes are not UTF-8 cannot be handed to the
+_HOOK_LOCK = threading.Lock()
+
+
+def _drop_expected_unraisable(on_invalid_name: str) -> None:
+    """Before Arrow reads: a ragged row whose bytes are not UTF-8 cannot be handed to the
     invalid-row handler (Arrow fails to decode it first), and Python would print "Exception
     ignored in on_invalid" to stderr. That failure is expected (the file is then decoded here
-    and the row quarantined), so it is dropped; any other unraisable goes to the usual hook."""
-    previous = sys.unraisablehook
-
-    def hook(info: sys.UnraisableHookArgs) -> None:
-        if isinstance(info.exc_value, UnicodeDecodeError) and getattr(
-                info.object, "__name__", "") == on_invalid_name:
+    and the row quarantined), so a filter that drops it, and passes any other unraisable to
+    the hook it wraps, is put in front of ``sys.unraisablehook`` once. Never swapped back:
+    a swap and restore around each read would race between threads reading at once."""
+    with _HOOK_LOCK:
+        current = sys.unraisablehook
+        if getattr(current, "_drops", None) == on_invalid_name:
             return
-        previous(info)
 
-    sys.unraisablehook = hook
-    try:
-        yield
-    finally:
-        sys.unraisablehook = previous
+        def hook(info: sys.UnraisableHookArgs) -> None:
+            if isinstance(info.exc_value, UnicodeDecodeError) and getattr(
+                    info.object, "__name__", "") == on_invalid_name and getattr(
+                    info.object, "__module__", "") == __name__:
+                return
+            current(info)
+
+        hook._drops = on_invalid_name  # type: ignore[attr-defined]
+        sys.unraisablehook = hook
 
 
 def _split_damaged(table: pa.Table, ragged: list[tuple[int | None, str]], delimiter: str,
@@ -359,6 +366,16 @@ def require_columns(inp: TabularInput, columns: list[str], source: str) -> None:
     mapping in ``channels.yaml`` or another export layout)."""
     if missing := [c for c in columns if c not in inp.header]:
         raise UnreadableInput(f"{source}: missing columns {', '.join(missing)} (its columns: "
-                              f"{', '.join(inp.header) or 'none'}); map them in channels.yaml")
+                              f"{_shown_header(inp.header)}); map them in channels.yaml")
+
+
+def _shown_header(header: list[str], most: int = 12, width: int = 24) -> str:
+    """A file's column names as an error message may show them: masked and cut short, since
+    a file whose header was lost has a data row there (a caller's number, a long text)."""
+    if not header:
+        return "none"
+    names = [mask_text(h) for h in header[:most]]
+    names = [n if len(n) <= width else n[:width - 1] + "…" for n in names]
+    return ", ".join(names) + (f", … ({len(header)} in all)" if len(header) > most else "")
 
 
