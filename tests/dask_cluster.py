@@ -49,7 +49,10 @@ class Cluster:
         from distributed import Client
 
         with Client(self.address, timeout=30) as client:
-            return {w["name"]: w["pid"] for w in client.scheduler_info(n_workers=-1)["workers"].values()}
+            # each worker's own os.getpid() (the scheduler's worker info carries no pid)
+            pids = client.run(os.getpid)
+            names = {a: w["name"] for a, w in client.scheduler_info(n_workers=-1)["workers"].items()}
+            return {names[a]: pid for a, pid in pids.items() if a in names}
 
     def wait_for_workers(self, n: int, timeout: float = 60) -> None:
         from distributed import Client
