@@ -20,7 +20,7 @@ SYSTEM_PACKAGES := chromium fonts-noto-cjk fonts-wqy-microhei
 # tests/test_snapshot_compat.py opens the snapshot with it (or builds it itself if this failed)
 DUCKDB11 := .venv-duckdb11
 
-.PHONY: install system-deps demo test bench serve clean lock
+.PHONY: install system-deps demo test bench serve cluster clean lock
 
 install: $(STAMP)
 
@@ -66,6 +66,12 @@ test: $(STAMP) $(DUCKDB11)/.installed
 # the UI is at http://127.0.0.1:4200. Ctrl-C stops both.
 serve: $(STAMP)
 	$(BIN)/minsheng serve --start-server
+
+# A local Dask scheduler (tcp://127.0.0.1:8786) and two workers, in the foreground: it prints
+# the `minsheng process --runner DaskRunner --dask_client_address …` line to run against it.
+# Ctrl-C stops them all. CLUSTER_ARGS: e.g. --workers 4 --port 8790.
+cluster: $(STAMP)
+	$(BIN)/minsheng cluster $(CLUSTER_ARGS)
 
 # Benchmarks run on demand only; each prints its figures as ratios against a baseline.
 bench: $(STAMP)

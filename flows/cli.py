@@ -460,6 +460,20 @@ def serve(
 
 
 @app.command()
+def cluster(
+    port: Annotated[int, typer.Option(help="the scheduler's port")] = 8786,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 2,
+    threads: Annotated[int, typer.Option(help="threads per worker")] = 1,
+    host: Annotated[str, typer.Option(help="the address to listen on (0.0.0.0: every interface)")] = "127.0.0.1",
+) -> None:
+    """A local Dask scheduler and workers to run `minsheng process --runner DaskRunner` on,
+    in the foreground until Ctrl-C (what `make cluster` does)."""
+    from flows.cluster import run_local_cluster
+
+    raise typer.Exit(run_local_cluster(host, port, workers, threads, say=lambda s: print(s, flush=True)))
+
+
+@app.command()
 def retrain(db: DbOpt = None) -> None:
     """Train the model in use again on its data and the review queue's corrections."""
     from flows.pipeline import retrain_flow

@@ -1,6 +1,7 @@
 """A local Dask cluster for tests: ``dask scheduler`` and two ``dask worker`` processes on
 localhost, free ports, their own temporary folders, this worktree on their PYTHONPATH, in a
-process group of their own that is killed (SIGKILL to the group) at the end.
+process group of their own that is killed (SIGKILL to the group) at the end. The commands
+and environment are ``minsheng cluster``'s (:mod:`flows.cluster`).
 
 ``LocalCluster`` would do in-process, but the workers here are what a person starts by hand
 (``make cluster``): separate processes that import the package from their PYTHONPATH."""
@@ -12,7 +13,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -21,21 +21,13 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from flows.cluster import scheduler_command, worker_command, worker_env
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def dask_command(*args: str) -> list[str]:
-    """``dask …`` from this interpreter's environment."""
-    cli = Path(sys.executable).parent / "dask"
-    if cli.exists():
-        return [str(cli), *args]
-    return [sys.executable, "-m", "dask", *args]
 
 
 @dataclass
@@ -49,7 +41,10 @@ class Cluster:
         from distributed import Client
 
         with Client(self.address, timeout=30) as client:
-            return {w["name"]: w["pid"] for w in client.scheduler_info(n_workers=-1)["workers"].values()}
+            # each worker's own os.getpid() (the scheduler's worker info carries no pid)
+            pids = client.run(os.getpid)
+            names = {a: w["name"] for a, w in client.scheduler_info(n_workers=-1)["workers"].items()}
+            return {names[a]: pid for a, pid in pids.items() if a in names}
 
     def wait_for_workers(self, n: int, timeout: float = 60) -> None:
         from distributed import Client
@@ -71,25 +66,20 @@ def start_cluster(workers: int = 2, env: dict[str, str] | None = None) -> Cluste
     root = Path(tempfile.mkdtemp(prefix="minsheng-dask-"))
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
-    env = {**os.environ, **(env or {}),
-           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
+    env = worker_env(env)
     cluster = Cluster(address, root)
 
-    def spawn(name: str, *args: str) -> None:
-        (root / name).mkdir()
+    def spawn(name: str, cmd: list[str]) -> None:
+        (root / name).mkdir(exist_ok=True)
         log = open(root / f"{name}.log", "wb")  # noqa: SIM115 (closed with the process)
         cluster.procs.append(subprocess.Popen(
-            dask_command(*args), cwd=root / name, env=env, stdout=log, stderr=subprocess.STDOUT,
+            cmd, cwd=root / name, env=env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True))  # a process group of its own: killpg takes its children too
 
     try:
-        spawn("scheduler", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard")
+        spawn("scheduler", scheduler_command("127.0.0.1", port))
         for i in range(workers):
-            spawn(f"worker-{i}", "worker", address, "--name", f"worker-{i}", "--nthreads", "1",
-                  "--nworkers", "1", "--local-directory", str(root / f"worker-{i}"),
-                  "--no-dashboard", "--memory-limit", "0", "--host", "127.0.0.1")
+            spawn(f"worker-{i}", worker_command(address, f"worker-{i}", root / f"worker-{i}"))
         deadline = time.monotonic() + 90
         while True:
             try:
