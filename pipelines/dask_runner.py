@@ -169,7 +169,6 @@ class DaskRunner(BeamDaskRunner):
     """Beam's DaskRunner with this module's translation (see the module docstring)."""
 
     def run_pipeline(self, pipeline: beam.Pipeline, options: Any) -> Any:
-        import dask
         import dask.distributed as ddist
         from apache_beam.runners.dask.dask_runner import DaskOptions, DaskRunnerResult
         from apache_beam.runners.dask.overrides import dask_overrides
@@ -181,7 +180,9 @@ class DaskRunner(BeamDaskRunner):
         pipeline.visit(visitor)
         client = ddist.Client(**dask_options)
         # every leaf (the sinks), each partition reduced to its length: nothing large
-        # travels back to the client
+        # travels back to the client. Handed to one compute as they are: through
+        # dask.optimize(*leaves) first, the steps the sinks share were not shared and the text
+        # stage ran once per sink, four times (counted per step, tests/benchmarks/bench_cluster.py)
         leaves = [b.map_partitions(_count) for b in visitor.leaves()]
-        futures = client.compute(list(dask.optimize(*leaves)))
+        futures = client.compute(leaves)
         return DaskRunnerResult(client, futures)
